@@ -1,0 +1,96 @@
+"""scikit-learn's 8×8 handwritten digits, shipped inside scikit-learn (no download)."""
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from lightning import LightningDataModule
+from sklearn.datasets import load_digits
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from lightning_gan.data.tensors import BatchedTensorDataset, tensor_loader
+
+
+def digits_tensors(image_size: int = 8) -> tuple[Tensor, Tensor]:
+    """All 1797 digits as images in ``[-1, 1]`` with their labels.
+
+    Pixels are integers 0..16; ``x = v / 8 - 1``. Larger sizes are bilinear upsamplings.
+
+    Args:
+        image_size: 8, 16 or 32.
+
+    Returns:
+        ``(1797, 1, image_size, image_size)`` float images and ``(1797,)`` int64 labels 0..9.
+    """
+    digits = load_digits()
+    images = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 8.0 - 1.0
+    if image_size != 8:
+        images = F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
+        images = images.clamp(-1.0, 1.0)
+    return images, torch.as_tensor(digits.target, dtype=torch.long)
+
+
+class DigitsDataModule(LightningDataModule):
+    """The UCI/scikit-learn handwritten digits: 1797 real 8×8 grey images, 10 classes.
+
+    Batches are ``(x, label)`` with ``x`` of shape ``(B, 1, image_size, image_size)`` in
+    ``[-1, 1]``. The train/validation split is a seeded permutation.
+
+    Args:
+        image_size: 8 (native), 16 or 32 (bilinear upsampling, for DCGAN nets).
+        val_fraction: Share of the images held out for validation, in ``[0, 1)``.
+        batch_size: Training batch size (incomplete last batches are dropped).
+        val_batch_size: Validation batch size.
+        seed: Seed of the split.
+        num_workers: DataLoader workers.
+
+    Raises:
+        ValueError: For an unsupported size, a fraction outside ``[0, 1)`` or a batch size larger
+            than the training split.
+    """
+
+    num_classes = 10
+    size = 1797
+
+    def __init__(
+        self,
+        image_size: Literal[8, 16, 32] = 16,
+        val_fraction: float = 0.1,
+        batch_size: int = 64,
+        val_batch_size: int = 256,
+        seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if image_size not in (8, 16, 32):
+            raise ValueError(f"image_size must be 8, 16 or 32, got {image_size}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        self.n_val = round(self.size * val_fraction)
+        if not 1 <= batch_size <= self.size - self.n_val or val_batch_size < 1:
+            raise ValueError(
+                f"batch_size must be in [1, {self.size - self.n_val}] (the training split) "
+                "and val_batch_size >= 1, "
+                f"got batch_size={batch_size}, val_batch_size={val_batch_size}"
+            )
+        self.image_size, self.val_fraction = image_size, val_fraction
+        self.batch_size, self.val_batch_size = batch_size, val_batch_size
+        self.seed, self.num_workers = seed, num_workers
+        self.sample_shape = (1, image_size, image_size)
+
+    def setup(self, stage: str) -> None:
+        """Load the images and split them (idempotent)."""
+        if hasattr(self, "train_set"):
+            return
+        images, labels = digits_tensors(self.image_size)
+        order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed))
+        val, train = order[: self.n_val], order[self.n_val :]
+        self.train_set = BatchedTensorDataset(images[train], labels[train])
+        self.val_set = BatchedTensorDataset(images[val], labels[val])
+
+    def train_dataloader(self) -> DataLoader:  # noqa: D102
+        return tensor_loader(self.train_set, self.batch_size, True, True, self.num_workers)
+
+    def val_dataloader(self) -> DataLoader:  # noqa: D102
+        return tensor_loader(self.val_set, self.val_batch_size, False, False, self.num_workers)

@@ -1,0 +1,183 @@
+"""Images from a directory tree, for training on your own data."""
+
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from lightning import LightningDataModule
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def load_image(path: Path, image_size: int, channels: int) -> Tensor:
+    """Read one image as a square tensor in ``[-1, 1]``.
+
+    Images with transparency (RGBA, LA, palette with a transparent colour) are composited on white;
+    every mode is then converted to ``L`` (1 channel) or ``RGB`` (3 channels). The shorter side is
+    resized to ``image_size`` (bicubic, antialiased) and the centre is cropped. ``x = byte / 127.5 - 1``.
+
+    Args:
+        path: Image file.
+        image_size: Output side.
+        channels: 1 or 3.
+
+    Returns:
+        ``(channels, image_size, image_size)`` float tensor.
+
+    Raises:
+        OSError: If PIL cannot decode the file (the message names it).
+    """
+    try:
+        with Image.open(path) as img:
+            if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+            img = img.convert("L" if channels == 1 else "RGB")
+            w, h = img.size
+            ratio = image_size / min(w, h)
+            img = img.resize(
+                (max(image_size, round(w * ratio)), max(image_size, round(h * ratio))), Image.BICUBIC
+            )
+            w, h = img.size
+            left, top = (w - image_size) // 2, (h - image_size) // 2
+            img = img.crop((left, top, left + image_size, top + image_size))
+            array = np.asarray(img, dtype=np.float32)
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise OSError(f"cannot decode image {path}: {err}") from err
+    x = torch.from_numpy(array.copy()) / 127.5 - 1.0
+    return x[None] if channels == 1 else x.permute(2, 0, 1)
+
+
+class ImageFolderDataset(Dataset):
+    """Images decoded on access; items are ``(x, 0)`` so batches look like the labelled datasets'."""
+
+    def __init__(self, paths: list[Path], image_size: int, channels: int) -> None:
+        self.paths, self.image_size, self.channels = paths, image_size, channels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        return load_image(self.paths[index], self.image_size, self.channels), 0
+
+
+def scan_images(root: Path) -> tuple[list[Path], list[Path]]:
+    """Find image files under ``root`` (recursively) and check that PIL recognises each one.
+
+    Only the header is read (``Image.open`` is lazy), so the check is cheap.
+
+    Args:
+        root: Directory to search.
+
+    Returns:
+        Sorted readable paths and sorted unreadable ones.
+    """
+    readable, unreadable = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS):
+        try:
+            with Image.open(path):
+                readable.append(path)
+        except (OSError, UnidentifiedImageError):
+            unreadable.append(path)
+    return readable, unreadable
+
+
+class ImageFolderDataModule(LightningDataModule):
+    """All images under ``root`` (recursive; png, jpg, jpeg, bmp, webp), square-cropped to ``[-1, 1]``.
+
+    Outcomes for bad folders, at ``setup``: a missing ``root`` raises ``FileNotFoundError``; a
+    folder with no image file, or whose image files PIL cannot read at all, raises ``ValueError``;
+    files PIL does not recognise are skipped with one warning that counts them and names the first
+    few; a file that passes that check but fails to decode later raises ``OSError`` naming it.
+
+    Args:
+        root: Directory of images (subfolders are searched too; their names are not labels).
+        image_size: Side of the square crops.
+        channels: 1 (greyscale, mode ``L``) or 3 (``RGB``).
+        val_fraction: Share held out for validation, in ``[0, 1)``.
+        batch_size: Training batch size (incomplete last batches are dropped).
+        val_batch_size: Validation batch size.
+        seed: Seed of the split.
+        num_workers: DataLoader workers (decoding happens there).
+
+    Raises:
+        ValueError: For ``channels`` other than 1 or 3, a fraction outside ``[0, 1)``, or sizes < 1.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 64,
+        channels: Literal[1, 3] = 3,
+        val_fraction: float = 0.05,
+        batch_size: int = 64,
+        val_batch_size: int = 64,
+        seed: int = 0,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__()
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (greyscale) or 3 (RGB), got {channels}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        if min(image_size, batch_size, val_batch_size) < 1:
+            raise ValueError(
+                "image_size, batch_size and val_batch_size must be >= 1, got "
+                f"{image_size}, {batch_size}, {val_batch_size}"
+            )
+        self.root = Path(root)
+        self.image_size, self.channels, self.val_fraction = image_size, channels, val_fraction
+        self.batch_size, self.val_batch_size = batch_size, val_batch_size
+        self.seed, self.num_workers = seed, num_workers
+        self.sample_shape = (channels, image_size, image_size)
+
+    def setup(self, stage: str) -> None:
+        """Scan the folder, report bad files and split (idempotent)."""
+        if hasattr(self, "train_set"):
+            return
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"ImageFolderDataModule root {str(self.root)!r} is not a directory")
+        paths, unreadable = scan_images(self.root)
+        if not paths:
+            found = (
+                f"{len(unreadable)} files with image extensions, none readable" if unreadable else "no files"
+            )
+            raise ValueError(
+                f"no readable images ({', '.join(EXTENSIONS)}) under {str(self.root)!r}: {found}"
+            )
+        if unreadable:
+            names = ", ".join(str(p) for p in unreadable[:3])
+            warnings.warn(
+                f"skipping {len(unreadable)} unreadable image files under {self.root}: {names}", stacklevel=2
+            )
+        order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(self.seed)).tolist()
+        n_val = round(len(paths) * self.val_fraction)
+        train = [paths[i] for i in order[n_val:]]
+        if len(train) < self.batch_size:
+            raise ValueError(
+                f"batch_size={self.batch_size} exceeds the {len(train)} training images under {self.root} "
+                "(incomplete batches are dropped, so no batch would be drawn); lower batch_size"
+            )
+        self.train_set = ImageFolderDataset(train, self.image_size, self.channels)
+        self.val_set = ImageFolderDataset([paths[i] for i in order[:n_val]], self.image_size, self.channels)
+
+    def _loader(self, dataset: Dataset, batch_size: int, train: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=train,
+            drop_last=train,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:  # noqa: D102
+        return self._loader(self.train_set, self.batch_size, True)
+
+    def val_dataloader(self) -> DataLoader:  # noqa: D102
+        return self._loader(self.val_set, self.val_batch_size, False)

@@ -1,0 +1,394 @@
+"""The GAN LightningModule: Algorithm 1 of Goodfellow et al. (2014) with manual optimization."""
+
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+import torch
+from lightning import LightningModule
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from torch import Tensor, nn
+from torch.optim import Adam, Optimizer
+from torchmetrics import MeanMetric
+
+from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
+
+OptimizerCallable = Callable[[Iterable], Optimizer]
+
+#: DCGAN's optimizer settings, the default for both networks: Adam, lr 2e-4, β = (0.5, 0.999).
+DEFAULT_OPTIMIZER: OptimizerCallable = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
+
+
+class GAN(LightningModule):
+    """A generator G and a discriminator D trained in turn (Algorithm 1 of Goodfellow et al. 2014).
+
+    One *iteration* is ``k = d_steps_per_g_step`` discriminator updates, each on its own real
+    minibatch (one ``training_step`` per batch), followed by one generator update on the k-th.
+    Each phase runs inside :meth:`toggled_optimizer`, so the other network has
+    ``requires_grad=False`` and its flags are restored afterwards.
+
+    Units. :attr:`iteration` counts generator updates and is the x-axis of everything logged
+    (scalars and images, every logger). ``max_iterations`` ends training after that many. Lightning's
+    ``trainer.global_step`` counts optimizer steps and so moves by ``k + 1`` per iteration; its
+    ``max_steps``, ``val_check_interval`` and batch counts are in those units (batches = k per
+    iteration). ``trainer.log_every_n_steps`` is read as "log every n iterations": losses and D
+    probabilities are averaged on-device over that window, and gradient norms are taken on its
+    last iteration.
+
+    Extension hooks (override in a subclass; the base class keeps toggling, backward, stepping
+    and logging): :meth:`real_from_batch`, :meth:`sample_latent`, :meth:`discriminator_loss`,
+    :meth:`generator_loss`. All network calls go through :meth:`generate` and :meth:`discriminate`.
+
+    Args:
+        generator: Maps ``(N, latent_dim)`` noise to a sample batch; must expose ``latent_dim``.
+        discriminator: Maps a sample batch to logits ``(N,)`` or ``(N, 1)``.
+        loss: The adversarial objectives; :class:`~lightning_gan.losses.NonSaturatingLoss` if ``None``.
+        d_steps_per_g_step: Algorithm 1's k, discriminator updates per generator update (>= 1).
+        g_optimizer: Builds G's optimizer from its parameters (default Adam 2e-4, β (0.5, 0.999)).
+        d_optimizer: Builds D's optimizer from its parameters (same default).
+        max_iterations: Stop after this many generator updates (``None``: the Trainer's limits).
+
+    Raises:
+        ValueError: If the generator has no integer ``latent_dim``, ``d_steps_per_g_step < 1``
+            or ``max_iterations < 1``.
+
+    Example:
+        >>> from lightning_gan.nets import MLPDiscriminator, MLPGenerator
+        >>> gan = GAN(MLPGenerator(latent_dim=2), MLPDiscriminator())
+        >>> gan.sample(5).shape
+        torch.Size([5, 2])
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss | None = None,
+        d_steps_per_g_step: int = 1,
+        g_optimizer: OptimizerCallable = DEFAULT_OPTIMIZER,
+        d_optimizer: OptimizerCallable = DEFAULT_OPTIMIZER,
+        max_iterations: int | None = None,
+    ) -> None:
+        super().__init__()
+        latent_dim = getattr(generator, "latent_dim", None)
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(
+                f"the generator ({type(generator).__name__}) must expose an integer attribute "
+                "latent_dim >= 1 "
+                f"(the size of z in (N, latent_dim)), got {latent_dim!r}"
+            )
+        if d_steps_per_g_step < 1:
+            raise ValueError(f"d_steps_per_g_step (Algorithm 1's k) must be >= 1, got {d_steps_per_g_step}")
+        if max_iterations is not None and max_iterations < 1:
+            raise ValueError(f"max_iterations must be >= 1 or None, got {max_iterations}")
+        with warnings.catch_warnings():
+            # G and D are kept in the hyperparameters on purpose: load_from_checkpoint(path) rebuilds them.
+            warnings.filterwarnings(
+                "ignore", message=r"Attribute '(generator|discriminator)' is an instance of `nn.Module`"
+            )
+            self.save_hyperparameters(logger=False)
+        self.automatic_optimization = False
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss = NonSaturatingLoss() if loss is None else loss
+        self.k = d_steps_per_g_step
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.max_iterations = max_iterations
+        # The iteration counter: generator updates done, and D updates done in the current iteration.
+        self.iteration = 0
+        self.d_steps_in_iteration = 0
+        self._sums: dict[str, Tensor] = {}
+        self._counts: dict[str, int] = {}
+        self._grad_norms: dict[str, Tensor] = {}
+        self.val_d_real, self.val_d_fake = MeanMetric(), MeanMetric()
+        self.val_metrics = nn.ModuleDict()
+
+    # ------------------------------------------------------------------ networks (one place each)
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of the generator's noise vector."""
+        return self.generator.latent_dim
+
+    def generate(self, z: Tensor) -> Tensor:
+        """Every generator forward in training and sampling goes through here.
+
+        Args:
+            z: ``(N, latent_dim)`` noise.
+
+        Returns:
+            ``(N, *sample_shape)`` samples.
+        """
+        return self.generator(z)
+
+    def discriminate(self, x: Tensor) -> Tensor:
+        """Every discriminator forward goes through here.
+
+        Args:
+            x: ``(N, *sample_shape)`` samples.
+
+        Returns:
+            ``(N,)`` logits.
+        """
+        return self.discriminator(x).reshape(-1)
+
+    # ------------------------------------------------------------------ extension hooks
+
+    def real_from_batch(self, batch: Any) -> Tensor:  # noqa: ANN401
+        """Extract the real samples from a dataloader batch.
+
+        Args:
+            batch: A tensor, or a tuple/list whose first element is the samples (``(x, label)``).
+
+        Returns:
+            ``(N, *sample_shape)`` real samples.
+        """
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    def sample_latent(self, n: int) -> Tensor:
+        """Draw generator inputs ``z ~ N(0, I)``.
+
+        Args:
+            n: Batch size.
+
+        Returns:
+            ``(n, latent_dim)`` noise on the module's device.
+        """
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
+        """The D objective for one D step; every entry is logged as ``train/<key>``.
+
+        Args:
+            real: ``(N, *sample_shape)`` real samples.
+            fake: ``(M, *sample_shape)`` generated samples (detached).
+            batch: The full dataloader batch (labels etc.).
+
+        Returns:
+            ``d_loss`` (scalar that is backpropagated), ``d_real`` and ``d_fake``: mean D
+            probability ``sigmoid(logit)`` on the real and the fake samples.
+        """
+        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        return {
+            "d_loss": self.loss.discriminator_loss(real_logits, fake_logits),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+
+    def generator_loss(self, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
+        """The G objective for one G step; every entry is logged as ``train/<key>``.
+
+        Args:
+            fake: ``(M, *sample_shape)`` generated samples (with graph to G).
+            batch: The full dataloader batch.
+
+        Returns:
+            ``g_loss``, the scalar that is backpropagated.
+        """
+        return {"g_loss": self.loss.generator_loss(self.discriminate(fake))}
+
+    # ------------------------------------------------------------------ Algorithm 1
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
+        """One D update on this batch; on every k-th batch also one G update (Algorithm 1)."""
+        opt_g, opt_d = self.optimizers()
+        real = self.real_from_batch(batch)
+        logging_now = self._is_log_iteration()
+
+        # D phase: ascend log D(x) + log(1 - D(G(z))) (as a loss: descend its negation), G frozen.
+        with self.toggled_optimizer(opt_d):
+            fake = self.generate(self.sample_latent(real.shape[0])).detach()
+            d_out = self.discriminator_loss(real, fake, batch)
+            self._step(opt_d, d_out["d_loss"], "d", logging_now)
+        self._accumulate(d_out)
+        self.d_steps_in_iteration += 1
+        if self.d_steps_in_iteration < self.k:
+            return
+
+        # G phase: descend the generator loss on fresh noise, D frozen.
+        with self.toggled_optimizer(opt_g):
+            fake = self.generate(self.sample_latent(real.shape[0]))
+            g_out = self.generator_loss(fake, batch)
+            self._step(opt_g, g_out["g_loss"], "g", logging_now)
+        self._accumulate(g_out)
+        self.d_steps_in_iteration = 0
+        self.iteration += 1
+
+        if logging_now:
+            self._log_train_window()
+        if self.max_iterations is not None and self.iteration >= self.max_iterations:
+            self.trainer.should_stop = True
+
+    def _step(self, optimizer: LightningOptimizer, loss: Tensor, net: str, record_grad_norm: bool) -> None:
+        """zero_grad → backward → (gradient norm on logging iterations) → step."""
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if record_grad_norm:
+            self._grad_norms[f"grad_norm_{net}"] = self._gradient_norm(optimizer)
+        optimizer.step()
+
+    def _gradient_norm(self, optimizer: LightningOptimizer) -> Tensor:
+        """Global L2 norm of the optimizer's gradients, ``sqrt(Σ_p ‖∇p‖²)``, unscaled under AMP."""
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        return norm / scaler.get_scale() if scaler is not None else norm
+
+    # ------------------------------------------------------------------ cheap logging
+
+    def _is_log_iteration(self) -> bool:
+        """Whether the iteration in progress closes a logging window of ``log_every_n_steps`` iterations."""
+        every = self.trainer.log_every_n_steps
+        return bool(self.trainer.loggers) and every > 0 and (self.iteration + 1) % every == 0
+
+    def _accumulate(self, values: Mapping[str, Tensor]) -> None:
+        """Add detached step values to the on-device window sums (no host sync)."""
+        for key, value in values.items():
+            value = value.detach()
+            self._sums[key] = self._sums[key] + value if key in self._sums else value
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def _log_train_window(self) -> None:
+        """Log the window means and gradient norms as ``train/*`` at step :attr:`iteration`, then reset."""
+        metrics = {f"train/{key}": total / self._counts[key] for key, total in self._sums.items()}
+        metrics.update({f"train/{key}": value for key, value in self._grad_norms.items()})
+        self._sums, self._counts, self._grad_norms = {}, {}, {}
+        self.log_to_loggers(metrics, prog_bar=("train/d_loss", "train/g_loss"))
+
+    def log_to_loggers(self, metrics: Mapping[str, Tensor], prog_bar: Iterable[str] = ()) -> None:
+        """Send scalars to every logger at step :attr:`iteration`, and to ``trainer.callback_metrics``.
+
+        This is the package's one x-axis. Lightning's own ``self.log`` would stamp values with its
+        batch counter and flush only on its own schedule, so loggers are called directly here; the
+        values also go through ``self.log(logger=False)`` so checkpoint/early-stopping monitors and
+        the progress bar see them. In W&B the axis is named ``trainer/global_step`` (the name
+        Lightning's WandbLogger gives every step) and holds iterations.
+
+        Args:
+            metrics: Name → scalar tensor (already reduced across ranks where needed).
+            prog_bar: Names also shown in the progress bar.
+        """
+        values = {key: float(value) for key, value in metrics.items()}
+        for logger in self.loggers:
+            logger.log_metrics(values, step=self.iteration)
+        shown = set(prog_bar)
+        for key, value in values.items():
+            self.log(key, value, logger=False, prog_bar=key in shown)
+
+    # ------------------------------------------------------------------ validation
+
+    def setup(self, stage: str) -> None:
+        """Collect the datamodule's validation metrics and dry-run z → G → D at the start of fit."""
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        make_metrics = getattr(datamodule, "val_metrics", None)
+        if callable(make_metrics) and not len(self.val_metrics):
+            self.val_metrics.update(make_metrics())
+        if stage == "fit":
+            self.check_shapes(getattr(datamodule, "sample_shape", None))
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
+        """Score held-out reals and as many fakes with D; feed the fakes to the validation metrics."""
+        real = self.real_from_batch(batch)
+        fake = self.sample(real.shape[0])
+        self.val_d_real.update(torch.sigmoid(self.discriminate(real)))
+        self.val_d_fake.update(torch.sigmoid(self.discriminate(fake)))
+        for metric in self.val_metrics.values():
+            metric.update(fake)
+
+    def on_validation_epoch_end(self) -> None:
+        """Compute (rank-synced by torchmetrics) and log ``val/*`` at step :attr:`iteration`."""
+        metrics: dict[str, Tensor] = {
+            "val/d_real": self.val_d_real.compute(),
+            "val/d_fake": self.val_d_fake.compute(),
+        }
+        for metric in self.val_metrics.values():
+            metrics.update({f"val/{key}": value for key, value in metric.compute().items()})
+        for metric in (self.val_d_real, self.val_d_fake, *self.val_metrics.values()):
+            metric.reset()
+        if not self.trainer.sanity_checking:
+            self.log_to_loggers(metrics)
+
+    # ------------------------------------------------------------------ sampling and checks
+
+    @torch.no_grad()
+    def sample(self, n: int, z: Tensor | None = None) -> Tensor:
+        """Draw ``n`` samples from G in eval mode (BatchNorm running statistics, no buffer updates).
+
+        Args:
+            n: Number of samples.
+            z: ``(n, latent_dim)`` latents to use instead of fresh :meth:`sample_latent` noise.
+
+        Returns:
+            ``(n, *sample_shape)`` samples.
+        """
+        if z is None:
+            z = self.sample_latent(n)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generate(z)
+        finally:
+            self.generator.train(was_training)
+
+    @torch.no_grad()
+    def check_shapes(self, sample_shape: tuple[int, ...] | None) -> None:
+        """One dry pass z → G → D on two samples; raise if the shapes do not fit together.
+
+        Args:
+            sample_shape: Shape of one real sample (from the datamodule), or ``None`` to skip that
+                comparison.
+
+        Raises:
+            ValueError: Naming the latent, generator-output and data shapes (and D's output) when
+                G's output differs from ``sample_shape``, D rejects it, or D's output is not
+                ``(N,)`` or ``(N, 1)``.
+        """
+        modes = (self.generator.training, self.discriminator.training)
+        self.generator.eval()
+        self.discriminator.eval()
+        try:
+            z = self.sample_latent(2)
+            fake = self.generator(z)
+            shapes = (
+                f"z {tuple(z.shape)} → G(z) {tuple(fake.shape)}; one data sample has shape {sample_shape}"
+            )
+            if sample_shape is not None and tuple(fake.shape[1:]) != tuple(sample_shape):
+                raise ValueError(
+                    f"generator output does not match the data: {shapes}; make G emit (N, *{sample_shape})"
+                )
+            try:
+                logits = self.discriminator(fake)
+            except RuntimeError as err:
+                raise ValueError(
+                    f"the discriminator cannot take the generator's output: {shapes}; D raised: {err}"
+                ) from err
+            if tuple(logits.shape) not in ((2,), (2, 1)):
+                raise ValueError(
+                    "the discriminator must return logits of shape (N,) or (N, 1): "
+                    f"{shapes} → D {tuple(logits.shape)}"
+                )
+        finally:
+            self.generator.train(modes[0])
+            self.discriminator.train(modes[1])
+
+    # ------------------------------------------------------------------ optimizers and state
+
+    def configure_optimizers(self) -> tuple[Optimizer, Optimizer]:
+        """G's optimizer first, then D's."""
+        return self.g_optimizer(self.generator.parameters()), self.d_optimizer(
+            self.discriminator.parameters()
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store the iteration counters beside the weights."""
+        checkpoint["gan_counters"] = {
+            "iteration": self.iteration,
+            "d_steps_in_iteration": self.d_steps_in_iteration,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the iteration counters."""
+        counters = checkpoint.get("gan_counters", {})
+        self.iteration = counters.get("iteration", 0)
+        self.d_steps_in_iteration = counters.get("d_steps_in_iteration", 0)

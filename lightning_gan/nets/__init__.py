@@ -1,0 +1,6 @@
+"""Reference generators and discriminators."""
+
+from lightning_gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from lightning_gan.nets.mlp import MLPDiscriminator, MLPGenerator
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]

@@ -1,0 +1,42 @@
+"""Small, fast building blocks shared by the tests."""
+
+from lightning import Trainer
+from torch import nn
+
+from lightning_gan import GAN
+from lightning_gan.data import GaussianMixtureDataModule
+from lightning_gan.nets import MLPDiscriminator, MLPGenerator
+
+
+def tiny_mixture(**kwargs) -> GaussianMixtureDataModule:
+    args = dict(layout="ring", n_samples=512, n_val_samples=200, batch_size=64, val_batch_size=100)
+    return GaussianMixtureDataModule(**(args | kwargs))
+
+
+def tiny_gan(cls: type[GAN] = GAN, **kwargs) -> GAN:
+    return cls(
+        MLPGenerator(latent_dim=4, hidden_features=16, n_hidden=2),
+        MLPDiscriminator(hidden_features=16, n_hidden=2),
+        **kwargs,
+    )
+
+
+def quiet_trainer(**kwargs) -> Trainer:
+    args = dict(
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        max_epochs=-1,
+    )
+    return Trainer(**(args | kwargs))
+
+
+def snapshot(module: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def changed(before: dict, module: nn.Module) -> bool:
+    return any(not (before[k] == v).all() for k, v in module.state_dict().items())

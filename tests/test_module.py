@@ -1,0 +1,230 @@
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch import nn
+
+from lightning_gan import GAN
+from lightning_gan.losses import MinimaxLoss
+from lightning_gan.nets import MLPDiscriminator, MLPGenerator
+
+from .helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
+
+
+class Recorder(GAN):
+    """Records, inside each phase, which parameters require grad."""
+
+    def discriminator_loss(self, real, fake, batch):
+        self.seen.append(("d", self._flags()))
+        return super().discriminator_loss(real, fake, batch)
+
+    def generator_loss(self, fake, batch):
+        self.seen.append(("g", self._flags()))
+        self.d_before_g_step = snapshot(self.discriminator)
+        self.d_grads_before_g_step = [p.grad.clone() for p in self.discriminator.parameters()]
+        return super().generator_loss(fake, batch)
+
+    def _flags(self):
+        return (
+            {p.requires_grad for p in self.generator.parameters()},
+            {p.requires_grad for p in self.discriminator.parameters()},
+        )
+
+
+def make_recorder(**kwargs):
+    gan = tiny_gan(Recorder, **kwargs)
+    gan.seen = []
+    return gan
+
+
+def test_each_phase_freezes_the_other_net_and_flags_are_restored():
+    gan = make_recorder()
+    gan.generator.net[0].bias.requires_grad_(False)  # a user-frozen parameter must stay frozen
+    quiet_trainer(max_steps=4, limit_val_batches=0).fit(gan, tiny_mixture())
+    assert [phase for phase, _ in gan.seen] == ["d", "g", "d", "g"]
+    for phase, (g_flags, d_flags) in gan.seen:
+        if phase == "d":
+            assert g_flags == {False} and d_flags == {True}
+        else:
+            assert g_flags == {True, False} and d_flags == {False}  # the user's frozen bias stays frozen
+    assert not gan.generator.net[0].bias.requires_grad
+    assert all(
+        p.requires_grad for p in gan.generator.net[0:].parameters() if p is not gan.generator.net[0].bias
+    )
+    assert all(p.requires_grad for p in gan.discriminator.parameters())
+
+
+def test_d_phase_changes_only_d_and_g_phase_changes_only_g():
+    gan = make_recorder(d_steps_per_g_step=2)
+    g0, d0 = snapshot(gan.generator), snapshot(gan.discriminator)
+    quiet_trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0).fit(gan, tiny_mixture())
+    assert changed(d0, gan.discriminator) and not changed(g0, gan.generator)  # one D step, no G step yet
+
+    gan = make_recorder()
+    g0 = snapshot(gan.generator)
+    quiet_trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0).fit(gan, tiny_mixture())
+    assert changed(g0, gan.generator)
+    assert not changed(gan.d_before_g_step, gan.discriminator)  # the G step left D untouched
+    after = [p.grad for p in gan.discriminator.parameters()]
+    assert all(
+        torch.equal(a, b) for a, b in zip(gan.d_grads_before_g_step, after)
+    )  # G's backward left D's grads alone
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_d_steps_per_g_step_and_iteration_units(k):
+    gan = tiny_gan(d_steps_per_g_step=k, max_iterations=4)
+    trainer = quiet_trainer(limit_val_batches=0)
+    trainer.fit(gan, tiny_mixture())
+    opt_g, opt_d = trainer.optimizers
+    g_steps = {int(s["step"]) for s in opt_g.state.values()}
+    d_steps = {int(s["step"]) for s in opt_d.state.values()}
+    assert g_steps == {4} and d_steps == {4 * k}
+    assert gan.iteration == 4 and gan.d_steps_in_iteration == 0
+    assert trainer.global_step == 4 * (k + 1)  # Lightning counts every optimizer step
+
+
+def test_each_d_step_gets_its_own_real_batch():
+    class Batches(GAN):
+        def discriminator_loss(self, real, fake, batch):
+            self.reals.append(real.clone())
+            return super().discriminator_loss(real, fake, batch)
+
+    gan = tiny_gan(Batches, d_steps_per_g_step=2, max_iterations=2)
+    gan.reals = []
+    quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
+    assert len(gan.reals) == 4
+    assert all(not torch.equal(a, b) for i, a in enumerate(gan.reals) for b in gan.reals[i + 1 :])
+
+
+def test_fakes_for_d_are_detached():
+    class Probe(GAN):
+        def discriminator_loss(self, real, fake, batch):
+            self.fake_grad_fn = fake.grad_fn
+            return super().discriminator_loss(real, fake, batch)
+
+    gan = tiny_gan(Probe, max_iterations=1)
+    quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
+    assert gan.fake_grad_fn is None
+
+
+def test_subclass_overriding_one_hook_trains():
+    class UniformLatent(GAN):
+        """Uniform noise in [-1, 1] instead of Gaussian."""
+
+        def sample_latent(self, n):
+            self.calls = getattr(self, "calls", 0) + 1
+            return torch.rand(n, self.latent_dim, device=self.device) * 2 - 1
+
+    gan = tiny_gan(UniformLatent, loss=MinimaxLoss(), max_iterations=5)
+    g0 = snapshot(gan.generator)
+    quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
+    assert gan.iteration == 5 and changed(g0, gan.generator)
+    assert gan.calls >= 10  # one draw per D step and per G step (plus the dry pass)
+    assert gan.sample(7).shape == (7, 2)
+
+
+def test_logging_window_means_and_one_x_axis(tmp_path):
+    gan = tiny_gan(max_iterations=12)
+    logger = CSVLogger(tmp_path, name="csv")
+    trainer = quiet_trainer(
+        logger=logger, log_every_n_steps=4, val_check_interval=6, check_val_every_n_epoch=None
+    )
+    trainer.fit(gan, tiny_mixture())
+    rows = list(csv.DictReader(open(Path(logger.log_dir) / "metrics.csv")))
+    train_steps = sorted({int(r["step"]) for r in rows if r.get("train/d_loss")})
+    val_steps = sorted({int(r["step"]) for r in rows if r.get("val/modes")})
+    assert train_steps == [4, 8, 12]  # iterations, not Lightning's optimizer steps (24)
+    assert val_steps == [6, 12]
+    row = next(r for r in rows if r.get("train/d_loss"))
+    for key in ("train/g_loss", "train/d_real", "train/d_fake", "train/grad_norm_g", "train/grad_norm_d"):
+        assert float(row[key]) >= 0
+    assert 0 < float(row["train/d_real"]) < 1
+    assert "train/d_loss" in trainer.callback_metrics and "val/reverse_kl" in trainer.callback_metrics
+
+
+def test_logged_values_are_window_means():
+    class Fixed(GAN):
+        """Constant extra values per step, so the window mean is known exactly."""
+
+        def generator_loss(self, fake, batch):
+            out = super().generator_loss(fake, batch)
+            self.count = getattr(self, "count", 0) + 1
+            return out | {"probe": torch.tensor(float(self.count))}
+
+    class Sink(CSVLogger):
+        pass
+
+    gan = tiny_gan(Fixed, max_iterations=8)
+    trainer = quiet_trainer(logger=Sink("."), log_every_n_steps=4, limit_val_batches=0)
+    trainer.fit(gan, tiny_mixture())
+    rows = list(csv.DictReader(open(Path(trainer.logger.log_dir) / "metrics.csv")))
+    probes = [float(r["train/probe"]) for r in rows if r.get("train/probe")]
+    assert probes == [2.5, 6.5]  # mean(1..4), mean(5..8)
+
+
+def test_checkpoint_round_trip_python_built(tmp_path):
+    gan = tiny_gan(d_steps_per_g_step=2, max_iterations=3)
+    ckpt = ModelCheckpoint(dirpath=tmp_path, save_last=True)
+    quiet_trainer(limit_val_batches=0, enable_checkpointing=True, callbacks=[ckpt]).fit(gan, tiny_mixture())
+    loaded = GAN.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=False)
+    assert not changed(snapshot(gan.generator), loaded.generator)
+    assert not changed(snapshot(gan.discriminator), loaded.discriminator)
+    assert loaded.iteration == 3 and loaded.k == 2
+    z = torch.randn(5, 4)
+    assert torch.equal(loaded.sample(5, z=z), gan.sample(5, z=z))
+
+
+def test_sample_uses_eval_mode_and_restores_it():
+    class BNGen(nn.Module):
+        latent_dim = 3
+
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+
+        def forward(self, z):
+            return self.net(z)
+
+    gan = GAN(BNGen(), MLPDiscriminator())
+    stats = gan.generator.net[1].running_mean.clone()
+    gan.sample(16)
+    assert torch.equal(stats, gan.generator.net[1].running_mean) and gan.generator.training
+
+
+def test_generator_without_latent_dim_is_rejected():
+    with pytest.raises(ValueError, match="latent_dim"):
+        GAN(nn.Linear(2, 2), MLPDiscriminator())
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"d_steps_per_g_step": 0}, "d_steps_per_g_step"), ({"max_iterations": 0}, "max_iterations")],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_gan(**kwargs)
+
+
+def test_shape_mismatch_names_the_shapes():
+    gan = GAN(MLPGenerator(latent_dim=4, out_features=3), MLPDiscriminator(in_features=3))
+    with pytest.raises(ValueError, match=r"z \(2, 4\) → G\(z\) \(2, 3\); one data sample has shape \(2,\)"):
+        quiet_trainer(max_steps=2).fit(gan, tiny_mixture())
+
+
+def test_discriminator_rejecting_g_output():
+    gan = GAN(MLPGenerator(latent_dim=4), MLPDiscriminator(in_features=3))
+    with pytest.raises(ValueError, match="the discriminator cannot take the generator's output"):
+        gan.check_shapes((2,))
+
+
+def test_discriminator_output_shape_checked():
+    class Wide(nn.Module):
+        def forward(self, x):
+            return x  # (N, 2): not logits
+
+    with pytest.raises(ValueError, match=r"logits of shape \(N,\) or \(N, 1\).*D \(2, 2\)"):
+        GAN(MLPGenerator(), Wide()).check_shapes((2,))
