@@ -70,7 +70,7 @@ def test_d_phase_changes_only_d_and_g_phase_changes_only_g():
     assert not changed(gan.d_before_g_step, gan.discriminator)  # the G step left D untouched
     after = [p.grad for p in gan.discriminator.parameters()]
     assert all(
-        torch.equal(a, b) for a, b in zip(gan.d_grads_before_g_step, after)
+        torch.equal(a, b) for a, b in zip(gan.d_grads_before_g_step, after, strict=True)
     )  # G's backward left D's grads alone
 
 
