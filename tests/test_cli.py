@@ -1,0 +1,115 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from lightning_gan import GAN
+from lightning_gan.cli import default_config, with_default_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_default_config_is_the_shipped_grid_recipe():
+    assert default_config().read_text() == (REPO / "configs" / "gan_grid.yaml").read_text()
+    assert with_default_config(["fit", "--trainer.max_steps=2"]) == [
+        "fit",
+        "--config",
+        str(default_config()),
+        "--trainer.max_steps=2",
+    ]
+    assert with_default_config(["fit", "-c", "x.yaml"]) == ["fit", "-c", "x.yaml"]
+    assert with_default_config(["--help"]) == ["--help"]
+
+
+def test_print_config_via_python_m():
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lightning_gan",
+            "fit",
+            "--print_config",
+            "--model.init_args.d_steps_per_g_step=3",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    config = yaml.safe_load(out)
+    assert config["model"]["class_path"] == "lightning_gan.GAN"
+    assert config["model"]["init_args"]["d_steps_per_g_step"] == 3
+    assert config["data"]["class_path"] == "lightning_gan.data.GaussianMixtureDataModule"
+    assert config["model"]["init_args"]["generator"]["class_path"] == "lightning_gan.nets.MLPGenerator"
+
+
+def test_unknown_loss_class_path_fails_at_parse():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lightning_gan",
+            "fit",
+            "--model.init_args.loss=lightning_gan.losses.NoSuchLoss",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "NoSuchLoss" in result.stderr and "loss" in result.stderr
+
+
+@pytest.mark.slow
+def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true")
+    args = [
+        "lightning-gan",
+        "fit",
+        "--model.init_args.max_iterations=60",
+        "--trainer.val_check_interval=30",
+        "--trainer.log_every_n_steps=10",
+        "--data.init_args.n_samples=4096",
+        "--trainer.enable_progress_bar=false",
+    ]
+    subprocess.run(args, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=300)
+    run_dirs = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
+    assert len(run_dirs) == 1
+    inspected = subprocess.run(
+        ["wandb", "leet", "inspect", "--summary", "--json", str(run_dirs[0])],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    run = json.loads(inspected.stdout)
+    summary = run["summary"]
+    assert summary["trainer/global_step"] == 60  # the shared x-axis holds iterations
+    for key in (
+        "train/d_loss",
+        "train/g_loss",
+        "train/d_real",
+        "train/d_fake",
+        "val/modes",
+        "val/high_quality",
+    ):
+        assert key in summary
+    assert 0 <= summary["val/modes"] <= 25
+    assert summary["samples"]["_type"] == "images/separated" and summary["samples"]["width"] == 384
+    assert run["config"]["model"]["init_args"]["max_iterations"] == 60  # the full resolved config
+    assert run["config"]["trainer"]["val_check_interval"] == 30
+
+    folder = tmp_path / "runs" / "lightning_gan" / run["run_id"]
+    assert sorted(p.name for p in (folder / "samples").glob("*.png")) == [
+        "iter_0000030.png",
+        "iter_0000060.png",
+    ]
+    assert (folder / "config.yaml").exists()
+    gan = GAN.load_from_checkpoint(folder / "checkpoints" / "last.ckpt", weights_only=False)
+    assert gan.iteration == 60 and type(gan.generator).__name__ == "MLPGenerator"
+    state = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert torch.equal(gan.generator.net[0].weight, state["generator.net.0.weight"])
+    assert gan.sample(4).shape == (4, 2)
