@@ -44,6 +44,13 @@ class GANCLI(LightningCLI):
     """
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        """Parse and run.
+
+        Args:
+            args: Arguments as on the command line (``None``: ``sys.argv``, as given); the default
+                config is added when they name a subcommand but no config.
+            run: Run the subcommand (``False``: only instantiate).
+        """
         super().__init__(
             GAN,
             LightningDataModule,
@@ -52,15 +59,16 @@ class GANCLI(LightningCLI):
             save_config_callback=SaveConfigToRun,
             save_config_kwargs={"save_to_log_dir": False},
             auto_configure_optimizers=False,
-            args=with_default_config(sys.argv[1:] if args is None else args),
+            args=None if args is None else with_default_config(args),
             run=run,
         )
 
 
-def main(args: list[str] | None = None) -> None:
-    """Entry point of ``lightning-gan`` and ``python -m lightning_gan``.
+def main() -> None:
+    """Entry point of ``lightning-gan`` and ``python -m lightning_gan``: parses ``sys.argv``.
 
-    Args:
-        args: Arguments (default: ``sys.argv[1:]``), e.g. ``["fit", "--config", "configs/gan_ring.yaml"]``.
+    The default config is inserted into ``sys.argv`` itself, as LightningCLI expects command-line
+    arguments there (it warns when given both).
     """
-    GANCLI(args)
+    sys.argv[1:] = with_default_config(sys.argv[1:])
+    GANCLI()

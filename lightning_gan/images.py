@@ -4,7 +4,11 @@ import math
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw
 from torch import Tensor
+
+#: RGB of the center markers in :func:`scatter_image`.
+CENTER_COLOR = (220, 30, 30)
 
 
 def make_grid(images: Tensor, nrow: int = 8, padding: int = 2, pad_value: float = -1.0) -> Tensor:
@@ -68,7 +72,8 @@ def scatter_image(
     """Render 2-D samples as a density picture, with the mixture centers marked.
 
     Each pixel's darkness grows with the number of samples in it, ``1 - exp(-count / 2)``, so both
-    single stray samples and dense modes stay visible; centers are red crosses. The view is the
+    single stray samples and dense modes stay visible; centers are circled in red (outline only, so
+    the samples inside stay visible). The view is the
     bounding box of the centers (or the points) widened by ``margin`` of its extent on each side.
 
     Args:
@@ -106,11 +111,11 @@ def scatter_image(
     blue = torch.tensor([31.0, 64.0, 153.0])
     rgb = 255 - darkness[:, :, None] * (255 - blue)  # white → dark blue
     picture = rgb.round().clamp(0, 255).to(torch.uint8).numpy().copy()
-    if centers is not None:
-        arm = max(2, size // 96)
-        for col, row in to_pixels(centers.detach().float().cpu()).tolist():
-            for d in range(-arm, arm + 1):
-                for r, c in ((row + d, col), (row, col + d)):
-                    if 0 <= r < size and 0 <= c < size:
-                        picture[r, c] = (220, 30, 30)
-    return picture
+    if centers is None:
+        return picture
+    image = Image.fromarray(picture)
+    draw = ImageDraw.Draw(image)
+    radius = max(3, size // 64)
+    for col, row in to_pixels(centers.detach().float().cpu()).tolist():
+        draw.ellipse((col - radius, row - radius, col + radius, row + radius), outline=CENTER_COLOR)
+    return np.asarray(image).copy()

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 from torchmetrics import MeanMetric
@@ -308,6 +309,8 @@ class GAN(LightningModule):
             metric.reset()
         if not self.trainer.sanity_checking:
             self.log_to_loggers(metrics)
+            summary = " ".join(f"{key}={float(value):.4g}" for key, value in metrics.items())
+            rank_zero_info(f"iteration {self.iteration}: {summary}")
 
     # ------------------------------------------------------------------ sampling and checks
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_gan.images import make_grid, scatter_image, to_uint8
+from lightning_gan.images import CENTER_COLOR, make_grid, scatter_image, to_uint8
 
 
 def test_make_grid_layout_and_placement():
@@ -44,9 +44,10 @@ def test_scatter_image_marks_points_and_centers():
     points = torch.tensor([[1.0, 1.0]] * 50)  # all at the upper-right center
     picture = scatter_image(points, centers, size=101, margin=0.25)
     assert picture.shape == (101, 101, 3) and picture.dtype == np.uint8
-    # view spans [-1.5, 1.5]: center (1, 1) at column/row (83, 17), (-1, -1) at (17, 83)
-    assert tuple(picture[17, 83]) == (220, 30, 30)
-    assert tuple(picture[83, 17]) == (220, 30, 30)
+    # view spans [-1.5, 1.5]: center (1, 1) at column/row (83, 17), (-1, -1) at (17, 83); circles of radius 3
+    assert tuple(picture[17, 83 + 3]) == CENTER_COLOR and tuple(picture[17 - 3, 83]) == CENTER_COLOR
+    assert tuple(picture[83 + 3, 17]) == CENTER_COLOR
+    assert picture[17, 83, 0] < 100  # the samples at the center itself stay visible (dark blue)
     assert tuple(picture[60, 60]) == (255, 255, 255)  # empty space stays white
     no_centers = scatter_image(points, None, size=101)
     assert no_centers.min() < 255  # the points themselves are drawn

@@ -60,4 +60,4 @@ def test_scatter_for_2d_data():
     picture = np.asarray(Image.open(grid.last_path))
     assert picture.shape == (384, 384, 3)
     red = (picture[:, :, 0] == 220) & (picture[:, :, 1] == 30)
-    assert red.sum() >= 8 * 5  # eight center crosses drawn
+    assert red.sum() >= 8 * 12  # eight center circles drawn
