@@ -280,8 +280,8 @@ class GAN(LightningModule):
     # ------------------------------------------------------------------ validation
 
     def setup(self, stage: str) -> None:
-        """Collect the datamodule's validation metrics and dry-run z → G → D at the start of fit."""
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        """Collect the datamodule's sample metrics and dry-run z → G → D at the start of fit."""
+        datamodule = self.trainer.datamodule
         make_metrics = getattr(datamodule, "val_metrics", None)
         if callable(make_metrics) and not len(self.val_metrics):
             self.val_metrics.update(make_metrics())
@@ -289,7 +289,7 @@ class GAN(LightningModule):
             self.check_shapes(getattr(datamodule, "sample_shape", None))
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
-        """Score held-out reals and as many fakes with D; feed the fakes to the validation metrics."""
+        """Score held-out reals and as many fakes with D; feed the fakes to the sample metrics."""
         real = self.real_from_batch(batch)
         fake = self.sample(real.shape[0])
         self.val_d_real.update(torch.sigmoid(self.discriminate(real)))
@@ -297,20 +297,38 @@ class GAN(LightningModule):
         for metric in self.val_metrics.values():
             metric.update(fake)
 
-    def on_validation_epoch_end(self) -> None:
-        """Compute (rank-synced by torchmetrics) and log ``val/*`` at step :attr:`iteration`."""
+    def test_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
+        """The validation measurements, on the test dataloader, logged as ``test/*``."""
+        self.validation_step(batch, batch_idx)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:  # noqa: ANN401
+        """Generate as many samples as the batch holds.
+
+        Returns:
+            ``(N, *sample_shape)`` samples.
+        """
+        return self.sample(self.real_from_batch(batch).shape[0])
+
+    def _evaluation_epoch_end(self, prefix: str) -> None:
+        """Compute (rank-synced by torchmetrics), reset, and log ``<prefix>/*`` at step :attr:`iteration`."""
         metrics: dict[str, Tensor] = {
-            "val/d_real": self.val_d_real.compute(),
-            "val/d_fake": self.val_d_fake.compute(),
+            f"{prefix}/d_real": self.val_d_real.compute(),
+            f"{prefix}/d_fake": self.val_d_fake.compute(),
         }
         for metric in self.val_metrics.values():
-            metrics.update({f"val/{key}": value for key, value in metric.compute().items()})
+            metrics.update({f"{prefix}/{key}": value for key, value in metric.compute().items()})
         for metric in (self.val_d_real, self.val_d_fake, *self.val_metrics.values()):
             metric.reset()
         if not self.trainer.sanity_checking:
             self.log_to_loggers(metrics)
             summary = " ".join(f"{key}={float(value):.4g}" for key, value in metrics.items())
             rank_zero_info(f"iteration {self.iteration}: {summary}")
+
+    def on_validation_epoch_end(self) -> None:  # noqa: D102
+        self._evaluation_epoch_end("val")
+
+    def on_test_epoch_end(self) -> None:  # noqa: D102
+        self._evaluation_epoch_end("test")
 
     # ------------------------------------------------------------------ sampling and checks
 

@@ -228,3 +228,17 @@ def test_discriminator_output_shape_checked():
 
     with pytest.raises(ValueError, match=r"logits of shape \(N,\) or \(N, 1\).*D \(2, 2\)"):
         GAN(MLPGenerator(), Wide()).check_shapes((2,))
+
+
+def test_test_and_predict_subcommands(tmp_path):
+    gan = tiny_gan(max_iterations=2)
+    dm = tiny_mixture()
+    logger = CSVLogger(tmp_path, name="csv")
+    trainer = quiet_trainer(logger=logger, limit_val_batches=0)
+    trainer.fit(gan, dm)
+    trainer.test(gan, dm)
+    assert trainer.callback_metrics["test/modes"] >= 0
+    rows = list(csv.DictReader(open(Path(logger.log_dir) / "metrics.csv")))
+    assert [int(r["step"]) for r in rows if r.get("test/d_real")] == [2]
+    predictions = trainer.predict(gan, dm)
+    assert torch.cat(predictions).shape == (200, 2)  # as many samples as the held-out split

@@ -92,5 +92,14 @@ class DigitsDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:  # noqa: D102
         return tensor_loader(self.train_set, self.batch_size, True, True, self.num_workers)
 
-    def val_dataloader(self) -> DataLoader:  # noqa: D102
+    def val_dataloader(self) -> DataLoader:
+        """The held-out split."""
         return tensor_loader(self.val_set, self.val_batch_size, False, False, self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        """The held-out split again: ``lightning-gan test`` reports the validation measures as ``test/*``."""
+        return self.val_dataloader()
+
+    def predict_dataloader(self) -> DataLoader:
+        """The held-out split; ``predict`` generates as many samples as it holds."""
+        return self.val_dataloader()

@@ -179,5 +179,14 @@ class ImageFolderDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:  # noqa: D102
         return self._loader(self.train_set, self.batch_size, True)
 
-    def val_dataloader(self) -> DataLoader:  # noqa: D102
+    def val_dataloader(self) -> DataLoader:
+        """The held-out split."""
         return self._loader(self.val_set, self.val_batch_size, False)
+
+    def test_dataloader(self) -> DataLoader:
+        """The held-out split again: ``lightning-gan test`` reports the validation measures as ``test/*``."""
+        return self.val_dataloader()
+
+    def predict_dataloader(self) -> DataLoader:
+        """The held-out split; ``predict`` generates as many samples as it holds."""
+        return self.val_dataloader()
