@@ -8,7 +8,6 @@ from typing import Any
 import torch
 from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
-from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 from torchmetrics import MeanMetric
@@ -322,7 +321,7 @@ class GAN(LightningModule):
         if not self.trainer.sanity_checking:
             self.log_to_loggers(metrics)
             summary = " ".join(f"{key}={float(value):.4g}" for key, value in metrics.items())
-            rank_zero_info(f"iteration {self.iteration}: {summary}")
+            self.print(f"iteration {self.iteration}: {summary}")  # rank 0, above the progress bar
 
     def on_validation_epoch_end(self) -> None:  # noqa: D102
         self._evaluation_epoch_end("val")
