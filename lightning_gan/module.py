@@ -240,7 +240,7 @@ class GAN(LightningModule):
     def _is_log_iteration(self) -> bool:
         """Whether the iteration in progress closes a logging window of ``log_every_n_steps`` iterations."""
         every = self.trainer.log_every_n_steps
-        return bool(self.trainer.loggers) and every > 0 and (self.iteration + 1) % every == 0
+        return every > 0 and (self.iteration + 1) % every == 0
 
     def _accumulate(self, values: Mapping[str, Tensor]) -> None:
         """Add detached step values to the on-device window sums (no host sync)."""

@@ -242,3 +242,11 @@ def test_test_and_predict_subcommands(tmp_path):
     assert [int(r["step"]) for r in rows if r.get("test/d_real")] == [2]
     predictions = trainer.predict(gan, dm)
     assert torch.cat(predictions).shape == (200, 2)  # as many samples as the held-out split
+
+
+def test_window_resets_and_progress_bar_without_a_logger():
+    gan = tiny_gan(max_iterations=8)
+    trainer = quiet_trainer(log_every_n_steps=4, limit_val_batches=0)  # logger=False
+    trainer.fit(gan, tiny_mixture())
+    assert "train/d_loss" in trainer.progress_bar_metrics
+    assert gan._sums == {} and gan._counts == {}  # the window closed at iteration 8 and was emptied
