@@ -1,5 +1,6 @@
 """The GAN LightningModule: Algorithm 1 of Goodfellow et al. (2014) with manual optimization."""
 
+import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -12,7 +13,9 @@ from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 from torchmetrics import MeanMetric
 
+from lightning_gan.ema import GeneratorEMA
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
+from lightning_gan.regularizers import Network, Regularizer
 
 OptimizerCallable = Callable[[Iterable], Optimizer]
 
@@ -36,14 +39,22 @@ class GAN(LightningModule):
     probabilities are averaged on-device over that window, and gradient norms are taken on its
     last iteration.
 
-    Extension hooks (override in a subclass; the base class keeps toggling, backward, stepping
-    and logging): :meth:`real_from_batch`, :meth:`sample_latent`, :meth:`discriminator_loss`,
-    :meth:`generator_loss`. All network calls go through :meth:`generate` and :meth:`discriminate`.
+    Extension hooks (override in a subclass; the base class keeps toggling, backward, stepping,
+    regularization, EMA and logging): :meth:`real_from_batch`, :meth:`sample_latent`,
+    :meth:`labels_from_batch` and :meth:`sample_labels` (class conditioning, see
+    :class:`~lightning_gan.ConditionalGAN`), :meth:`discriminator_loss`, :meth:`generator_loss`.
+    All network calls go through :meth:`generate` and :meth:`discriminate`.
 
     Args:
         generator: Maps ``(N, latent_dim)`` noise to a sample batch; must expose ``latent_dim``.
         discriminator: Maps a sample batch to logits ``(N,)`` or ``(N, 1)``.
         loss: The adversarial objectives; :class:`~lightning_gan.losses.NonSaturatingLoss` if ``None``.
+        regularizers: Penalties and constraints (:mod:`lightning_gan.regularizers`), each acting on
+            the network it names, in the phase of that network.
+        ema: Keep an exponential moving average of G (:class:`~lightning_gan.ema.GeneratorEMA`);
+            :meth:`sample`, validation, metrics and sample grids then use the average.
+        augment: A differentiable augmentation (e.g. :class:`~lightning_gan.augment.DiffAugment`)
+            applied to every sample D sees in training, real and fake alike.
         d_steps_per_g_step: Algorithm 1's k, discriminator updates per generator update (>= 1).
         g_optimizer: Builds G's optimizer from its parameters (default Adam 2e-4, β (0.5, 0.999)).
         d_optimizer: Builds D's optimizer from its parameters (same default).
@@ -65,6 +76,9 @@ class GAN(LightningModule):
         generator: nn.Module,
         discriminator: nn.Module,
         loss: AdversarialLoss | None = None,
+        regularizers: list[Regularizer] | None = None,
+        ema: GeneratorEMA | None = None,
+        augment: nn.Module | None = None,
         d_steps_per_g_step: int = 1,
         g_optimizer: OptimizerCallable = DEFAULT_OPTIMIZER,
         d_optimizer: OptimizerCallable = DEFAULT_OPTIMIZER,
@@ -85,19 +99,27 @@ class GAN(LightningModule):
         with warnings.catch_warnings():
             # G and D are kept in the hyperparameters on purpose: load_from_checkpoint(path) rebuilds them.
             warnings.filterwarnings(
-                "ignore", message=r"Attribute '(generator|discriminator)' is an instance of `nn.Module`"
+                "ignore",
+                message=r"Attribute '(generator|discriminator|augment)' is an instance of `nn.Module`",
             )
             self.save_hyperparameters(logger=False)
         self.automatic_optimization = False
         self.generator = generator
         self.discriminator = discriminator
         self.loss = NonSaturatingLoss() if loss is None else loss
+        self.regularizers = list(regularizers or [])
+        self.ema = ema
+        # G_ema: a frozen copy of G that follows it (part of state_dict, so checkpoints carry it).
+        self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema is not None else None
+        self.augment = augment
         self.k = d_steps_per_g_step
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.max_iterations = max_iterations
-        # The iteration counter: generator updates done, and D updates done in the current iteration.
+        # The iteration counter: generator updates done, and D updates done in the current iteration;
+        # samples G has been trained on (all ranks), which sets the EMA ramp-up.
         self.iteration = 0
         self.d_steps_in_iteration = 0
+        self.images_seen = 0
         self._sums: dict[str, Tensor] = {}
         self._counts: dict[str, int] = {}
         self._grad_norms: dict[str, Tensor] = {}
@@ -111,27 +133,34 @@ class GAN(LightningModule):
         """Size of the generator's noise vector."""
         return self.generator.latent_dim
 
-    def generate(self, z: Tensor) -> Tensor:
+    def generate(self, z: Tensor, labels: Tensor | None = None, *, average: bool = False) -> Tensor:
         """Every generator forward in training and sampling goes through here.
 
         Args:
             z: ``(N, latent_dim)`` noise.
+            labels: ``(N,)`` class labels for a conditional G (``None``: unconditional call ``G(z)``).
+            average: Use G_ema instead of G (only when the module has one).
 
         Returns:
             ``(N, *sample_shape)`` samples.
         """
-        return self.generator(z)
+        net = self.generator_ema if average and self.generator_ema is not None else self.generator
+        return net(z) if labels is None else net(z, labels)
 
-    def discriminate(self, x: Tensor) -> Tensor:
-        """Every discriminator forward goes through here.
+    def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Every discriminator forward goes through here (after :attr:`augment` while training).
 
         Args:
             x: ``(N, *sample_shape)`` samples.
+            labels: ``(N,)`` class labels for a conditional D (``None``: ``D(x)``).
 
         Returns:
-            ``(N,)`` logits.
+            ``(M,)`` logits: ``M = N``, or ``N / pack`` for a packed D.
         """
-        return self.discriminator(x).reshape(-1)
+        if self.augment is not None and self.training:
+            x = self.augment(x)
+        logits = self.discriminator(x) if labels is None else self.discriminator(x, labels)
+        return logits.reshape(-1)
 
     # ------------------------------------------------------------------ extension hooks
 
@@ -157,19 +186,40 @@ class GAN(LightningModule):
         """
         return torch.randn(n, self.latent_dim, device=self.device)
 
+    def labels_from_batch(self, batch: Any) -> Tensor | None:  # noqa: ANN401
+        """Class labels that condition G and D in a training step; ``None`` (unconditional) here.
+
+        A conditional subclass returns the batch's ``(N,)`` labels: D scores each real with its
+        label, and the step's fakes are generated for the same labels.
+        """
+        return None
+
+    def sample_labels(self, n: int) -> Tensor | None:
+        """Labels for samples drawn outside training (:meth:`sample`, validation); ``None`` here.
+
+        Args:
+            n: Number of samples.
+
+        Returns:
+            ``(n,)`` labels, or ``None`` for an unconditional model.
+        """
+        return None
+
     def discriminator_loss(self, real: Tensor, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
         """The D objective for one D step; every entry is logged as ``train/<key>``.
 
         Args:
             real: ``(N, *sample_shape)`` real samples.
-            fake: ``(M, *sample_shape)`` generated samples (detached).
+            fake: ``(N, *sample_shape)`` generated samples (detached) for the same labels.
             batch: The full dataloader batch (labels etc.).
 
         Returns:
-            ``d_loss`` (scalar that is backpropagated), ``d_real`` and ``d_fake``: mean D
-            probability ``sigmoid(logit)`` on the real and the fake samples.
+            ``d_loss`` (scalar that is backpropagated), ``d_real`` and ``d_fake``: mean
+            ``sigmoid(logit)`` on the real and the fake samples (D's probability for the BCE losses,
+            a squashed score for the others).
         """
-        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        labels = self.labels_from_batch(batch)
+        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
         return {
             "d_loss": self.loss.discriminator_loss(real_logits, fake_logits),
             "d_real": torch.sigmoid(real_logits.detach()).mean(),
@@ -180,45 +230,87 @@ class GAN(LightningModule):
         """The G objective for one G step; every entry is logged as ``train/<key>``.
 
         Args:
-            fake: ``(M, *sample_shape)`` generated samples (with graph to G).
+            fake: ``(N, *sample_shape)`` generated samples (with graph to G).
             batch: The full dataloader batch.
 
         Returns:
             ``g_loss``, the scalar that is backpropagated.
         """
-        return {"g_loss": self.loss.generator_loss(self.discriminate(fake))}
+        labels = self.labels_from_batch(batch)
+        real_logits = None
+        if self.loss.generator_needs_real:  # relativistic losses compare with D's view of the reals
+            real_logits = self.discriminate(self.real_from_batch(batch), labels)
+        return {"g_loss": self.loss.generator_loss(self.discriminate(fake, labels), real_logits)}
 
     # ------------------------------------------------------------------ Algorithm 1
 
     def training_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
         """One D update on this batch; on every k-th batch also one G update (Algorithm 1)."""
         opt_g, opt_d = self.optimizers()
-        real = self.real_from_batch(batch)
+        real, labels = self.real_from_batch(batch), self.labels_from_batch(batch)
+        n = real.shape[0]
         logging_now = self._is_log_iteration()
 
-        # D phase: ascend log D(x) + log(1 - D(G(z))) (as a loss: descend its negation), G frozen.
+        # D phase: ascend log D(x) + log(1 - D(G(z))) (as a loss: descend its negation), G frozen;
+        # plus the D regularizers due at this D update.
+        d_update = self.iteration * self.k + self.d_steps_in_iteration
         with self.toggled_optimizer(opt_d):
-            fake = self.generate(self.sample_latent(real.shape[0])).detach()
+            fake = self.generate(self.sample_latent(n), labels).detach()
             d_out = self.discriminator_loss(real, fake, batch)
-            self._step(opt_d, d_out["d_loss"], "d", logging_now)
-        self._accumulate(d_out)
+            penalties = self._penalties("discriminator", d_update, real, fake, labels)
+            self._step(opt_d, d_out["d_loss"] + self._weighted_sum(penalties), "d", logging_now)
+        self._after_step("discriminator")
+        self._accumulate(d_out | penalties)
         self.d_steps_in_iteration += 1
         if self.d_steps_in_iteration < self.k:
             return
 
-        # G phase: descend the generator loss on fresh noise, D frozen.
+        # G phase: descend the generator loss on fresh noise, D frozen; plus due G regularizers.
         with self.toggled_optimizer(opt_g):
-            fake = self.generate(self.sample_latent(real.shape[0]))
+            fake = self.generate(self.sample_latent(n), labels)
             g_out = self.generator_loss(fake, batch)
-            self._step(opt_g, g_out["g_loss"], "g", logging_now)
-        self._accumulate(g_out)
+            penalties = self._penalties("generator", self.iteration, real, fake, labels)
+            self._step(opt_g, g_out["g_loss"] + self._weighted_sum(penalties), "g", logging_now)
+        self._after_step("generator")
+        self._accumulate(g_out | penalties)
         self.d_steps_in_iteration = 0
+        self._update_ema(n * self.trainer.world_size)
         self.iteration += 1
 
         if logging_now:
             self._log_train_window()
         if self.max_iterations is not None and self.iteration >= self.max_iterations:
             self.trainer.should_stop = True
+
+    def _penalties(
+        self, network: Network, update: int, real: Tensor, fake: Tensor, labels: Tensor | None
+    ) -> dict[str, Tensor]:
+        """Unscaled penalties of the regularizers on ``network`` that are due at its ``update``-th update."""
+        penalties = {}
+        for regularizer in self.regularizers:
+            if regularizer.network == network and regularizer.is_due(update):
+                value = regularizer.penalty(lambda x: self.discriminate(x, labels), real, fake)
+                if value is not None:
+                    penalties[regularizer.name] = value
+        return penalties
+
+    def _weighted_sum(self, penalties: Mapping[str, Tensor]) -> Tensor | float:
+        """Σ every × penalty: a lazy regularizer applied every n updates counts n times (StyleGAN2)."""
+        every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
+        return sum((every[name] * value for name, value in penalties.items()), 0.0)
+
+    def _after_step(self, network: Network) -> None:
+        """Let regularizers change the network just stepped (e.g. weight clipping)."""
+        module = self.discriminator if network == "discriminator" else self.generator
+        for regularizer in self.regularizers:
+            if regularizer.network == network:
+                regularizer.after_step(module)
+
+    def _update_ema(self, images: int) -> None:
+        """Move G_ema towards G after a G update of ``images`` samples (all ranks)."""
+        if self.ema is not None:
+            self.ema.update(self.generator_ema, self.generator, self.ema.beta(images, self.images_seen))
+        self.images_seen += images
 
     def _step(self, optimizer: LightningOptimizer, loss: Tensor, net: str, record_grad_norm: bool) -> None:
         """zero_grad → backward → (gradient norm on logging iterations) → step."""
@@ -290,9 +382,10 @@ class GAN(LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
         """Score held-out reals and as many fakes with D; feed the fakes to the sample metrics."""
         real = self.real_from_batch(batch)
-        fake = self.sample(real.shape[0])
-        self.val_d_real.update(torch.sigmoid(self.discriminate(real)))
-        self.val_d_fake.update(torch.sigmoid(self.discriminate(fake)))
+        fake_labels = self.sample_labels(real.shape[0])
+        fake = self.sample(real.shape[0], labels=fake_labels)
+        self.val_d_real.update(torch.sigmoid(self.discriminate(real, self.labels_from_batch(batch))))
+        self.val_d_fake.update(torch.sigmoid(self.discriminate(fake, fake_labels)))
         for metric in self.val_metrics.values():
             metric.update(fake)
 
@@ -332,24 +425,28 @@ class GAN(LightningModule):
     # ------------------------------------------------------------------ sampling and checks
 
     @torch.no_grad()
-    def sample(self, n: int, z: Tensor | None = None) -> Tensor:
-        """Draw ``n`` samples from G in eval mode (BatchNorm running statistics, no buffer updates).
+    def sample(self, n: int, z: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
+        """Draw ``n`` samples from G_ema if there is one, else G, in eval mode (no buffer updates).
 
         Args:
             n: Number of samples.
             z: ``(n, latent_dim)`` latents to use instead of fresh :meth:`sample_latent` noise.
+            labels: ``(n,)`` class labels for a conditional model (default :meth:`sample_labels`).
 
         Returns:
             ``(n, *sample_shape)`` samples.
         """
         if z is None:
             z = self.sample_latent(n)
-        was_training = self.generator.training
-        self.generator.eval()
+        if labels is None:
+            labels = self.sample_labels(n)
+        net = self.generator_ema if self.generator_ema is not None else self.generator
+        was_training = net.training
+        net.eval()
         try:
-            return self.generate(z)
+            return self.generate(z, labels, average=True)
         finally:
-            self.generator.train(was_training)
+            net.train(was_training)
 
     @torch.no_grad()
     def check_shapes(self, sample_shape: tuple[int, ...] | None) -> None:
@@ -367,9 +464,10 @@ class GAN(LightningModule):
         modes = (self.generator.training, self.discriminator.training)
         self.generator.eval()
         self.discriminator.eval()
+        n = 2 * getattr(self.discriminator, "pack", 1)  # a packed D scores groups of `pack` samples
         try:
-            z = self.sample_latent(2)
-            fake = self.generator(z)
+            z, labels = self.sample_latent(n), self.sample_labels(n)
+            fake = self.generator(z) if labels is None else self.generator(z, labels)
             shapes = (
                 f"z {tuple(z.shape)} → G(z) {tuple(fake.shape)}; one data sample has shape {sample_shape}"
             )
@@ -378,14 +476,15 @@ class GAN(LightningModule):
                     f"generator output does not match the data: {shapes}; make G emit (N, *{sample_shape})"
                 )
             try:
-                logits = self.discriminator(fake)
+                logits = self.discriminator(fake) if labels is None else self.discriminator(fake, labels)
             except RuntimeError as err:
                 raise ValueError(
                     f"the discriminator cannot take the generator's output: {shapes}; D raised: {err}"
                 ) from err
             if tuple(logits.shape) not in ((2,), (2, 1)):
                 raise ValueError(
-                    "the discriminator must return logits of shape (N,) or (N, 1): "
+                    "the discriminator must return logits of shape (N,) or (N, 1) "
+                    "(N / pack for a PackedDiscriminator): "
                     f"{shapes} → D {tuple(logits.shape)}"
                 )
         finally:
@@ -405,6 +504,7 @@ class GAN(LightningModule):
         checkpoint["gan_counters"] = {
             "iteration": self.iteration,
             "d_steps_in_iteration": self.d_steps_in_iteration,
+            "images_seen": self.images_seen,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -412,3 +512,4 @@ class GAN(LightningModule):
         counters = checkpoint.get("gan_counters", {})
         self.iteration = counters.get("iteration", 0)
         self.d_steps_in_iteration = counters.get("d_steps_in_iteration", 0)
+        self.images_seen = counters.get("images_seen", 0)

@@ -47,8 +47,19 @@ class SampleGrid(Callback):
         return self.noise.to(pl_module.device)
 
     def picture(self, trainer: Trainer, pl_module: LightningModule) -> Any:  # noqa: ANN401
-        """Render the current samples: ``(H, W)`` or ``(H, W, 3)`` uint8."""
-        samples = pl_module.sample(self.n_samples, z=self.fixed_noise(pl_module))
+        """Render the current samples: ``(H, W)`` or ``(H, W, 3)`` uint8.
+
+        For a conditional model (one with ``num_classes``) the grid has one row per class, each row
+        the first ``nrow`` fixed latents, so a column shows one z across classes.
+        """
+        z = self.fixed_noise(pl_module)
+        num_classes = getattr(pl_module, "num_classes", None)
+        if num_classes:
+            columns = min(self.nrow, self.n_samples)
+            labels = torch.arange(num_classes, device=z.device).repeat_interleave(columns)
+            samples = pl_module.sample(len(labels), z=z[:columns].repeat(num_classes, 1), labels=labels)
+        else:
+            samples = pl_module.sample(self.n_samples, z=z)
         if samples.ndim == 4:
             return to_uint8(make_grid(samples.float().clamp(-1, 1), nrow=self.nrow))
         if samples.ndim == 2 and samples.shape[1] == 2:

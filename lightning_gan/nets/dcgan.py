@@ -1,6 +1,9 @@
 """DCGAN generator and discriminator (Radford et al., 2016) for square images of side 8 to 128."""
 
+import torch
 from torch import Tensor, nn
+
+from lightning_gan.nets.conditioning import apply_spectral_norm, check_labels, projection
 
 SUPPORTED_SIZES = (8, 16, 32, 64, 128)
 
@@ -27,6 +30,8 @@ def dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, 0.0, 0.02)
 
 
 class DCGANGenerator(nn.Module):
@@ -34,27 +39,36 @@ class DCGANGenerator(nn.Module):
 
     A 4×4 projection, then stride-2 transposed convolutions that double the side and halve the
     width (``base_channels * 2**i`` channels at stage ``i`` from the top), BatchNorm + ReLU
-    between, tanh at the end.
+    between, tanh at the end. Conditional when ``num_classes > 0``: a label embedding of size
+    ``latent_dim`` is concatenated to z.
 
     Args:
         latent_dim: Size of z.
         image_size: Output side, one of 8, 16, 32, 64, 128.
         channels: Output channels (1 grey, 3 RGB, any other count).
         base_channels: Width of the last hidden stage.
+        num_classes: Number of classes to condition on (0: unconditional).
 
     Raises:
         ValueError: For an unsupported ``image_size`` or non-positive widths.
     """
 
     def __init__(
-        self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, base_channels: int = 64
+        self,
+        latent_dim: int = 100,
+        image_size: int = 64,
+        channels: int = 3,
+        base_channels: int = 64,
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
         stages = _check(image_size, channels, base_channels)
-        self.latent_dim = latent_dim
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         width = base_channels * 2 ** (stages - 1)
+        in_channels = 2 * latent_dim if num_classes else latent_dim
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, width, 4, 1, 0, bias=False),  # 1×1 → 4×4
+            nn.ConvTranspose2d(in_channels, width, 4, 1, 0, bias=False),  # 1×1 → 4×4
             nn.BatchNorm2d(width),
             nn.ReLU(True),
         ]
@@ -69,15 +83,19 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Generate images.
 
         Args:
             z: ``(N, latent_dim)`` noise.
+            labels: ``(N,)`` class labels, required when conditional.
 
         Returns:
             ``(N, channels, image_size, image_size)`` images in ``[-1, 1]``.
         """
+        check_labels(self, self.num_classes, labels)
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(labels)], dim=1)  # [z, e(y)]
         return self.net(z[:, :, None, None])
 
 
@@ -85,40 +103,60 @@ class DCGANDiscriminator(nn.Module):
     """Image ``(N, channels, image_size, image_size)`` → logits ``(N,)``.
 
     Stride-2 convolutions halve the side and double the width down to 4×4 (LeakyReLU 0.2,
-    BatchNorm on all but the first), then a 4×4 convolution to one logit.
+    BatchNorm on all but the first), then a 4×4 convolution to one logit. Conditional when
+    ``num_classes > 0``: a projection discriminator, ``D(x, y) = ψ(φ(x)) + ⟨e(y), φ(x)⟩`` with
+    ``φ(x)`` the flattened 4×4 feature map and ``ψ`` the last convolution. With ``spectral_norm``
+    every weight is spectrally normalised and BatchNorm is left out (SN-DCGAN, Miyato et al. 2018).
 
     Args:
         image_size: Input side, one of 8, 16, 32, 64, 128.
-        channels: Input channels.
+        channels: Input channels (``pack × C`` inside a PackedDiscriminator).
         base_channels: Width of the first stage.
+        num_classes: Number of classes to condition on (0: unconditional).
+        spectral_norm: Spectral normalisation instead of BatchNorm.
 
     Raises:
         ValueError: For an unsupported ``image_size`` or non-positive widths.
     """
 
-    def __init__(self, image_size: int = 64, channels: int = 3, base_channels: int = 64) -> None:
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        base_channels: int = 64,
+        num_classes: int = 0,
+        spectral_norm: bool = False,
+    ) -> None:
         super().__init__()
         stages = _check(image_size, channels, base_channels)
+        self.num_classes = num_classes
         width = base_channels
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(stages - 1):  # side ÷2, width ×2
+            norm: list[nn.Module] = [] if spectral_norm else [nn.BatchNorm2d(width * 2)]
             layers += [
-                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width * 2),
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=spectral_norm),
+                *norm,
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2
-        layers.append(nn.Conv2d(width, 1, 4, 1, 0))  # 4×4 → 1×1
+        layers.append(nn.Conv2d(width, 1, 4, 1, 0))  # ψ: 4×4 → 1×1
         self.net = nn.Sequential(*layers)
+        self.embed = nn.Embedding(num_classes, width * 16) if num_classes else None
         self.apply(dcgan_init)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Score images.
 
         Args:
             x: ``(N, channels, image_size, image_size)`` images.
+            labels: ``(N,)`` class labels, required when conditional.
 
         Returns:
             ``(N,)`` logits.
         """
-        return self.net(x).flatten()
+        check_labels(self, self.num_classes, labels)
+        features = self.net[:-1](x)  # φ(x), (N, width, 4, 4)
+        return self.net[-1](features).flatten() + projection(self.embed, features.flatten(1), labels)

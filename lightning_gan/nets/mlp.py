@@ -2,7 +2,10 @@
 
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
+
+from lightning_gan.nets.conditioning import apply_spectral_norm, check_labels, projection
 
 Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh"]
 
@@ -54,12 +57,16 @@ def mlp(
 class MLPGenerator(nn.Module):
     """Maps latent codes ``(N, latent_dim)`` to samples ``(N, out_features)`` (no output squashing).
 
+    Conditional when ``num_classes > 0``: a learned label embedding of size ``latent_dim`` is
+    concatenated to z (Mirza & Osindero, 2014), and :meth:`forward` takes labels.
+
     Args:
         latent_dim: Size of the noise vector z.
         out_features: Dimension of a data sample.
         hidden_features: Width of each hidden layer.
         n_hidden: Number of hidden layers.
         activation: Hidden activation name.
+        num_classes: Number of classes to condition on (0: unconditional).
     """
 
     def __init__(
@@ -69,31 +76,43 @@ class MLPGenerator(nn.Module):
         hidden_features: int = 128,
         n_hidden: int = 3,
         activation: Activation = "relu",
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
-        self.latent_dim = latent_dim
-        self.net = mlp(latent_dim, out_features, hidden_features, n_hidden, activation)
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
+        in_features = 2 * latent_dim if num_classes else latent_dim
+        self.net = mlp(in_features, out_features, hidden_features, n_hidden, activation)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Generate samples.
 
         Args:
             z: ``(N, latent_dim)`` noise.
+            labels: ``(N,)`` class labels, required when conditional.
 
         Returns:
             ``(N, out_features)`` samples.
         """
+        check_labels(self, self.num_classes, labels)
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(labels)], dim=1)  # [z, e(y)]
         return self.net(z)
 
 
 class MLPDiscriminator(nn.Module):
     """Maps samples ``(N, in_features)`` to real/fake logits ``(N,)``.
 
+    Conditional when ``num_classes > 0``: a projection discriminator (Miyato & Koyama, 2018),
+    ``D(x, y) = ψ(φ(x)) + ⟨e(y), φ(x)⟩`` with ``φ`` the last hidden layer.
+
     Args:
-        in_features: Dimension of a data sample.
+        in_features: Dimension of a data sample (``pack × 2`` inside a PackedDiscriminator on 2-D data).
         hidden_features: Width of each hidden layer.
         n_hidden: Number of hidden layers.
         activation: Hidden activation name.
+        num_classes: Number of classes to condition on (0: unconditional).
+        spectral_norm: Spectrally normalise every weight (Miyato et al., 2018).
     """
 
     def __init__(
@@ -102,17 +121,26 @@ class MLPDiscriminator(nn.Module):
         hidden_features: int = 128,
         n_hidden: int = 3,
         activation: Activation = "leaky_relu",
+        num_classes: int = 0,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
+        self.num_classes = num_classes
         self.net = mlp(in_features, 1, hidden_features, n_hidden, activation)
+        self.embed = nn.Embedding(num_classes, hidden_features) if num_classes else None
+        if spectral_norm:
+            apply_spectral_norm(self)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Score samples.
 
         Args:
             x: ``(N, in_features)`` samples.
+            labels: ``(N,)`` class labels, required when conditional.
 
         Returns:
             ``(N,)`` logits (not probabilities).
         """
-        return self.net(x).squeeze(1)
+        check_labels(self, self.num_classes, labels)
+        features = self.net[:-1](x)  # φ(x), (N, hidden_features)
+        return self.net[-1](features).squeeze(1) + projection(self.embed, features, labels)

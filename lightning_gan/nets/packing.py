@@ -1,0 +1,49 @@
+"""PacGAN packing (Lin et al., 2018): D scores m samples at a time, which penalises mode collapse."""
+
+from torch import Tensor, nn
+
+
+class PackedDiscriminator(nn.Module):
+    """Wraps a discriminator so that it scores groups of ``pack`` samples concatenated as one input.
+
+    ``(N, F)`` samples become ``(N/m, m·F)`` rows; ``(N, C, H, W)`` images become ``(N/m, m·C, H, W)``
+    (stacked along channels). The wrapped D must accept that input (``in_features = m × features``
+    for :class:`~lightning_gan.nets.MLPDiscriminator`, ``channels = m × C`` for
+    :class:`~lightning_gan.nets.DCGANDiscriminator`) and returns one logit per group. Real groups
+    hold only real samples and fake groups only fakes, so D sees the joint distribution of m
+    samples and a collapsed G (m near-identical fakes) is easy to tell apart. ``pack = 1`` is
+    plain D.
+
+    Args:
+        discriminator: The D that scores one packed group.
+        pack: m, samples per group (>= 1); every batch size D sees must be a multiple of it.
+
+    Raises:
+        ValueError: If ``pack < 1``.
+    """
+
+    def __init__(self, discriminator: nn.Module, pack: int = 2) -> None:
+        super().__init__()
+        if pack < 1:
+            raise ValueError(f"PackedDiscriminator: pack must be >= 1, got {pack}")
+        self.discriminator, self.pack = discriminator, pack
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Score packed groups.
+
+        Args:
+            x: ``(N, F)`` or ``(N, C, H, W)`` samples, ``N`` a multiple of ``pack``.
+
+        Returns:
+            ``(N / pack,)`` logits.
+
+        Raises:
+            ValueError: If ``N`` is not a multiple of ``pack``.
+        """
+        n = x.shape[0]
+        if n % self.pack:
+            raise ValueError(
+                f"PackedDiscriminator(pack={self.pack}) got a batch of {n}, not a multiple of {self.pack}"
+            )
+        packed = x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:])
+        return self.discriminator(packed).reshape(-1)
