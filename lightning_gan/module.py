@@ -11,6 +11,7 @@ from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torchmetrics import MeanMetric
 
 from lightning_gan.ema import GeneratorEMA
@@ -18,6 +19,7 @@ from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Network, Regularizer
 
 OptimizerCallable = Callable[[Iterable], Optimizer]
+LRSchedulerCallable = Callable[[Optimizer], LRScheduler]
 
 #: DCGAN's optimizer settings, the default for both networks: Adam, lr 2e-4, β = (0.5, 0.999).
 DEFAULT_OPTIMIZER: OptimizerCallable = partial(Adam, lr=2e-4, betas=(0.5, 0.999))
@@ -58,6 +60,9 @@ class GAN(LightningModule):
         d_steps_per_g_step: Algorithm 1's k, discriminator updates per generator update (>= 1).
         g_optimizer: Builds G's optimizer from its parameters (default Adam 2e-4, β (0.5, 0.999)).
         d_optimizer: Builds D's optimizer from its parameters (same default).
+        g_scheduler: Builds a learning-rate schedule for G's optimizer, stepped once per iteration
+            (e.g. ``partial(LinearLR, start_factor=1, end_factor=0, total_iters=max_iterations)``).
+        d_scheduler: The same for D's optimizer, also stepped once per iteration.
         max_iterations: Stop after this many generator updates (``None``: the Trainer's limits).
 
     Raises:
@@ -82,6 +87,8 @@ class GAN(LightningModule):
         d_steps_per_g_step: int = 1,
         g_optimizer: OptimizerCallable = DEFAULT_OPTIMIZER,
         d_optimizer: OptimizerCallable = DEFAULT_OPTIMIZER,
+        g_scheduler: LRSchedulerCallable | None = None,
+        d_scheduler: LRSchedulerCallable | None = None,
         max_iterations: int | None = None,
     ) -> None:
         super().__init__()
@@ -114,6 +121,7 @@ class GAN(LightningModule):
         self.augment = augment
         self.k = d_steps_per_g_step
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.g_scheduler, self.d_scheduler = g_scheduler, d_scheduler
         self.max_iterations = max_iterations
         # The iteration counter: generator updates done, and D updates done in the current iteration;
         # samples G has been trained on (all ranks), which sets the EMA ramp-up.
@@ -276,6 +284,8 @@ class GAN(LightningModule):
         self.d_steps_in_iteration = 0
         self._update_ema(n * self.trainer.world_size)
         self.iteration += 1
+        for scheduler in self._schedulers():  # learning-rate schedules run in iterations
+            scheduler.step()
 
         if logging_now:
             self._log_train_window()
@@ -493,11 +503,35 @@ class GAN(LightningModule):
 
     # ------------------------------------------------------------------ optimizers and state
 
-    def configure_optimizers(self) -> tuple[Optimizer, Optimizer]:
-        """G's optimizer first, then D's."""
-        return self.g_optimizer(self.generator.parameters()), self.d_optimizer(
-            self.discriminator.parameters()
-        )
+    def configure_optimizers(self) -> tuple[list[Optimizer], list[LRScheduler]]:
+        """G's optimizer first, then D's; then the schedules that were asked for (G's, then D's).
+
+        Raises:
+            ValueError: For ``ReduceLROnPlateau``, which needs a monitored value per step.
+        """
+        optimizers = [
+            self.g_optimizer(self.generator.parameters()),
+            self.d_optimizer(self.discriminator.parameters()),
+        ]
+        schedulers = [
+            make(optimizer)
+            for make, optimizer in zip((self.g_scheduler, self.d_scheduler), optimizers, strict=True)
+            if make is not None
+        ]
+        for scheduler in schedulers:
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    "GAN steps learning-rate schedules once per iteration without a metric; "
+                    "ReduceLROnPlateau is not supported; use a step-based one (LinearLR, CosineAnnealingLR)"
+                )
+        return optimizers, schedulers
+
+    def _schedulers(self) -> list[LRScheduler]:
+        """The configured learning-rate schedules as a list (Lightning returns None, one, or a list)."""
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return []
+        return list(schedulers) if isinstance(schedulers, list) else [schedulers]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store the iteration counters beside the weights."""
