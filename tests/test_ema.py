@@ -1,0 +1,103 @@
+import pytest
+import torch
+from torch import nn
+
+from lightning_gan import GAN
+from lightning_gan.ema import GeneratorEMA
+
+from .helpers import quiet_trainer, tiny_gan, tiny_mixture
+
+
+def test_fixed_decay_equals_closed_form_average():
+    # After n updates with constant β: θ_ema = βⁿ θ₀ + Σₜ (1 - β) βⁿ⁻ᵗ θₜ.
+    beta, thetas = 0.9, [torch.tensor([1.0, -2.0]), torch.tensor([3.0, 0.5]), torch.tensor([-1.0, 4.0])]
+    net, average = nn.Linear(2, 1), nn.Linear(2, 1)
+    theta0 = torch.tensor([0.5, 0.25])
+    with torch.no_grad():
+        average.weight.copy_(theta0)
+    ema = GeneratorEMA(decay=beta)
+    for theta in thetas:
+        with torch.no_grad():
+            net.weight.copy_(theta)
+        ema.update(average, net, ema.beta(64, 0))
+    n = len(thetas)
+    expected = beta**n * theta0 + sum(
+        (1 - beta) * beta ** (n - t) * th for t, th in enumerate(thetas, start=1)
+    )
+    torch.testing.assert_close(average.weight.detach().squeeze(0), expected)
+
+
+def test_half_life_in_images():
+    ema = GeneratorEMA(half_life_images=1000)
+    assert ema.beta(1000, 10**6) == pytest.approx(0.5)  # one half-life per update
+    assert ema.beta(100, 10**6) ** 10 == pytest.approx(0.5)  # ten updates of 100 images
+
+
+def test_ramp_up_shortens_the_half_life_early():
+    ema = GeneratorEMA(half_life_images=10_000, ramp_up=0.05)
+    assert ema.beta(64, 0) == pytest.approx(0.0, abs=1e-12)  # nothing seen yet: follow G exactly
+    assert ema.beta(64, 1280) == pytest.approx(0.5)  # half-life 0.05 · 1280 = 64 images
+    assert ema.beta(64, 10**7) == pytest.approx(0.5 ** (64 / 10_000))  # capped at the full half-life
+
+
+def test_buffers_are_copied():
+    net, average = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    net(torch.randn(8, 3) * 5 + 2)  # moves running statistics
+    GeneratorEMA(decay=0.99).update(average, net, 0.99)
+    torch.testing.assert_close(average.running_mean, net.running_mean)
+    torch.testing.assert_close(average.running_var, net.running_var)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "exactly one"),
+        ({"half_life_images": 10, "decay": 0.9}, "exactly one"),
+        ({"decay": 1.0}, r"decay must be in \[0, 1\)"),
+        ({"half_life_images": -5}, "half_life_images must be > 0"),
+        ({"decay": 0.9, "ramp_up": 0.05}, "ramp_up"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GeneratorEMA(**kwargs)
+
+
+def test_gan_tracks_g_and_samples_from_the_average(tmp_path):
+    beta = 0.8
+    gan = tiny_gan(ema=GeneratorEMA(decay=beta), max_iterations=6)
+    initial = [p.detach().clone() for p in gan.generator.parameters()]
+    seen = []
+
+    class Spy(GeneratorEMA):
+        def update(self, average, network, b):
+            seen.append([p.detach().clone() for p in network.parameters()])
+            super().update(average, network, b)
+
+    gan.ema = Spy(decay=beta)
+    trainer = quiet_trainer(limit_val_batches=0, default_root_dir=tmp_path, enable_checkpointing=True)
+    trainer.fit(gan, tiny_mixture())
+    assert len(seen) == 6 and gan.images_seen == 6 * 64
+    # Closed form over the G weights after each of the 6 G updates.
+    for i, p_ema in enumerate(gan.generator_ema.parameters()):
+        expected = beta**6 * initial[i] + sum(
+            (1 - beta) * beta ** (6 - t) * s[i] for t, s in enumerate(seen, 1)
+        )
+        torch.testing.assert_close(p_ema, expected)
+    assert all(not p.requires_grad for p in gan.generator_ema.parameters())
+    z = torch.randn(5, gan.latent_dim)
+    torch.testing.assert_close(gan.sample(5, z=z), gan.generator_ema(z))
+    assert not torch.allclose(gan.sample(5, z=z), gan.generator(z))
+
+    # Saved in, and restored from, the checkpoint.
+    path = trainer.checkpoint_callback.best_model_path
+    restored = GAN.load_from_checkpoint(path, weights_only=False)
+    torch.testing.assert_close(restored.sample(5, z=z), gan.sample(5, z=z))
+    assert restored.images_seen == gan.images_seen
+
+
+def test_no_ema_means_sampling_from_g():
+    gan = tiny_gan()
+    assert gan.generator_ema is None
+    z = torch.randn(4, gan.latent_dim)
+    torch.testing.assert_close(gan.sample(4, z=z), gan.generator(z))
