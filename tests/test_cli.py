@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import wandb
 import yaml
 
 from lightning_gan import GAN
@@ -113,3 +114,45 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
     state = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     assert torch.equal(gan.generator.net[0].weight, state["generator.net.0.weight"])
     assert gan.sample(4).shape == (4, 2)
+
+
+def test_strategy_objects_chosen_from_yaml(tmp_path):
+    from lightning_gan.augment import DiffAugment
+    from lightning_gan.cli import GANCLI
+    from lightning_gan.ema import GeneratorEMA
+    from lightning_gan.losses import HingeLoss
+    from lightning_gan.regularizers import R1Penalty
+
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        """
+model:
+  init_args:
+    loss: lightning_gan.losses.HingeLoss
+    regularizers:
+      - class_path: lightning_gan.regularizers.R1Penalty
+        init_args: {gamma: 0.5, every: 4}
+    ema:
+      class_path: lightning_gan.ema.GeneratorEMA
+      init_args: {half_life_images: 500, ramp_up: 0.05}
+    augment:
+      class_path: lightning_gan.augment.DiffAugment
+      init_args: {policy: "translation,cutout"}
+    g_scheduler:
+      class_path: torch.optim.lr_scheduler.LinearLR
+      init_args: {start_factor: 1.0, end_factor: 0.0, total_iters: 8}
+    max_iterations: 4
+trainer: {limit_val_batches: 1, val_check_interval: 4, enable_progress_bar: false}
+"""
+    )
+    cli = GANCLI(["fit", "--config", str(REPO / "configs" / "dcgan_digits.yaml"), "--config", str(extra)])
+    model = cli.model
+    assert isinstance(model.loss, HingeLoss) and isinstance(model.augment, DiffAugment)
+    assert isinstance(model.ema, GeneratorEMA) and model.generator_ema is not None
+    (r1,) = model.regularizers
+    assert isinstance(r1, R1Penalty) and (r1.gamma, r1.every) == (0.5, 4)
+    assert model.iteration == 4
+    g_opt, d_opt = model.optimizers()
+    assert g_opt.param_groups[0]["lr"] == pytest.approx(0.0002 * 4 / 8)  # halfway down the schedule
+    assert d_opt.param_groups[0]["lr"] == pytest.approx(0.0002)  # no D schedule asked for
+    wandb.finish()

@@ -105,15 +105,17 @@ class DCGANDiscriminator(nn.Module):
     Stride-2 convolutions halve the side and double the width down to 4×4 (LeakyReLU 0.2,
     BatchNorm on all but the first), then a 4×4 convolution to one logit. Conditional when
     ``num_classes > 0``: a projection discriminator, ``D(x, y) = ψ(φ(x)) + ⟨e(y), φ(x)⟩`` with
-    ``φ(x)`` the flattened 4×4 feature map and ``ψ`` the last convolution. With ``spectral_norm``
-    every weight is spectrally normalised and BatchNorm is left out (SN-DCGAN, Miyato et al. 2018).
+    ``φ(x)`` the flattened 4×4 feature map and ``ψ`` the last convolution. Leave BatchNorm out
+    (``batch_norm=False``) for gradient penalties, which assume each sample's score depends on
+    that sample alone (WGAN-GP), and for SN-DCGAN (``spectral_norm=True``, Miyato et al. 2018).
 
     Args:
         image_size: Input side, one of 8, 16, 32, 64, 128.
         channels: Input channels (``pack × C`` inside a PackedDiscriminator).
         base_channels: Width of the first stage.
         num_classes: Number of classes to condition on (0: unconditional).
-        spectral_norm: Spectral normalisation instead of BatchNorm.
+        batch_norm: BatchNorm after every convolution but the first and the last.
+        spectral_norm: Spectrally normalise every weight.
 
     Raises:
         ValueError: For an unsupported ``image_size`` or non-positive widths.
@@ -125,6 +127,7 @@ class DCGANDiscriminator(nn.Module):
         channels: int = 3,
         base_channels: int = 64,
         num_classes: int = 0,
+        batch_norm: bool = True,
         spectral_norm: bool = False,
     ) -> None:
         super().__init__()
@@ -133,9 +136,9 @@ class DCGANDiscriminator(nn.Module):
         width = base_channels
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(stages - 1):  # side ÷2, width ×2
-            norm: list[nn.Module] = [] if spectral_norm else [nn.BatchNorm2d(width * 2)]
+            norm: list[nn.Module] = [nn.BatchNorm2d(width * 2)] if batch_norm else []
             layers += [
-                nn.Conv2d(width, width * 2, 4, 2, 1, bias=spectral_norm),
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=not batch_norm),
                 *norm,
                 nn.LeakyReLU(0.2, True),
             ]
