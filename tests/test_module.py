@@ -250,3 +250,25 @@ def test_window_resets_and_progress_bar_without_a_logger():
     trainer.fit(gan, tiny_mixture())
     assert "train/d_loss" in trainer.progress_bar_metrics
     assert gan._sums == {} and gan._counts == {}  # the window closed at iteration 8 and was emptied
+
+
+def test_schedulers_step_once_per_iteration():
+    from functools import partial
+
+    from lightning_gan.schedules import LinearDecay
+
+    decay = partial(LinearDecay, start=0, end=10)
+    gan = tiny_gan(g_scheduler=decay, d_scheduler=decay, d_steps_per_g_step=3, max_iterations=4)
+    quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
+    g_opt, d_opt = gan.optimizers()
+    # 4 iterations (12 D steps, 4 G steps): both learning rates are at 1 - 4/10 of the base.
+    assert g_opt.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.6)
+    assert d_opt.param_groups[0]["lr"] == pytest.approx(2e-4 * 0.6)
+
+
+def test_reduce_on_plateau_is_rejected():
+    from functools import partial
+
+    gan = tiny_gan(g_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau), max_iterations=2)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau is not supported"):
+        quiet_trainer().fit(gan, tiny_mixture())

@@ -1,0 +1,123 @@
+"""PacGAN's 2-D benchmark (Lin et al., 2018, Table 1) for the shipped mixture recipes.
+
+Each (config, seed) pair trains in its own process exactly as ``lightning-gan fit --config X
+--seed_everything S`` would, in a scratch directory; the final validation line (2500 samples,
+3σ rule) gives modes, high-quality fraction and reverse KL; the wall clock includes start-up.
+
+    python benchmarks/mixtures.py                    # pacgan_grid + pacgan_ring, seeds 0-4
+    python benchmarks/mixtures.py --quick            # pacgan_grid, seed 0
+    python benchmarks/mixtures.py --configs configs/gan_grid.yaml --seeds 0 1 --jobs 1
+
+The last line summarises the first config: ``grid modes M/25 hq P% rkl R`` (means over seeds).
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: PacGAN Table 1: (modes, high-quality %, reverse KL) of the plain GAN and the best PacGAN.
+PACGAN_TABLE = {
+    "grid": {"GAN": (17.3, 94.8, 0.70), "PacGAN4": (24.8, 93.6, 0.04)},
+    "ring": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07)},
+}
+SUMMARY = re.compile(
+    r"iteration (\d+): .*val/modes=([\d.]+) val/high_quality=([\d.]+) val/reverse_kl=([\d.e-]+)"
+)
+
+
+def run(config: Path, seed: int, threads: int) -> dict[str, float]:
+    """Train one seed of one config in a fresh process; return its final validation figures.
+
+    Args:
+        config: YAML recipe.
+        seed: ``seed_everything`` value.
+        threads: Torch intra-op threads for the process.
+
+    Returns:
+        ``modes``, ``hq`` (%), ``rkl``, ``seconds`` and ``iteration``.
+    """
+    env = os.environ | {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "lightning_gan", "fit", "--config", str(config.resolve())]
+    command += [f"--seed_everything={seed}", "--trainer.enable_progress_bar=false"]
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    lines = SUMMARY.findall(done.stdout)
+    if done.returncode or not lines:
+        raise RuntimeError(f"{config.name} seed {seed} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    iteration, modes, hq, rkl = lines[-1]
+    return {
+        "iteration": int(iteration),
+        "modes": float(modes),
+        "hq": 100 * float(hq),
+        "rkl": float(rkl),
+        "seconds": seconds,
+    }
+
+
+def mean_std(values: list[float], digits: int) -> str:
+    """``mean ± std`` (sample std; 0 for one value)."""
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.{digits}f} ± {std:.{digits}f}"
+
+
+def main() -> None:
+    """Parse arguments, run every (config, seed) pair, print the tables and the summary line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        type=Path,
+        default=[REPO / "configs" / "pacgan_grid.yaml", REPO / "configs" / "pacgan_ring.yaml"],
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="processes at once (each gets cores/jobs threads)"
+    )
+    parser.add_argument("--quick", action="store_true", help="pacgan_grid with seed 0 only")
+    args = parser.parse_args()
+    if args.quick:
+        args.configs, args.seeds = [REPO / "configs" / "pacgan_grid.yaml"], [0]
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    pairs = [(config, seed) for config in args.configs for seed in args.seeds]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda pair: run(*pair, threads), pairs))
+
+    print(f"{'config':<22} {'seed':>4} {'iters':>6} {'modes':>6} {'HQ %':>6} {'rev KL':>7} {'seconds':>8}")
+    for (config, seed), r in zip(pairs, results, strict=True):
+        figures = f"{r['modes']:>6.0f} {r['hq']:>6.1f} {r['rkl']:>7.3f} {r['seconds']:>8.0f}"
+        print(f"{config.name:<22} {seed:>4} {r['iteration']:>6} {figures}")
+    print()
+    print(
+        f"{'config / reference':<28} {'modes':>13} {'HQ %':>13} {'rev KL':>15} {'seconds':>9}  (mean ± std)"
+    )
+    summaries = []
+    for config in args.configs:
+        rows = [r for (c, _), r in zip(pairs, results, strict=True) if c == config]
+        layout = "ring" if "ring" in config.name else "grid"
+        modes, hq, rkl = ([r[key] for r in rows] for key in ("modes", "hq", "rkl"))
+        seconds = statistics.median(r["seconds"] for r in rows)
+        figures = f"{mean_std(modes, 1):>13} {mean_std(hq, 1):>13} {mean_std(rkl, 3):>15} {seconds:>9.0f}"
+        print(f"{config.name:<28} {figures}")
+        for name, (m, h, k) in PACGAN_TABLE[layout].items():
+            print(f"{'  PacGAN paper, ' + name:<28} {m:>13.1f} {h:>13.1f} {k:>15.2f}")
+        total = 25 if layout == "grid" else 8
+        means = [statistics.mean(values) for values in (modes, hq, rkl)]
+        summaries.append(f"{layout} modes {means[0]:.1f}/{total} hq {means[1]:.1f}% rkl {means[2]:.3f}")
+    print()
+    print(summaries[0])
+
+
+if __name__ == "__main__":
+    main()
