@@ -66,8 +66,8 @@ class GAN(LightningModule):
         max_iterations: Stop after this many generator updates (``None``: the Trainer's limits).
 
     Raises:
-        ValueError: If the generator has no integer ``latent_dim``, ``d_steps_per_g_step < 1``
-            or ``max_iterations < 1``.
+        ValueError: If the generator has no integer ``latent_dim``, ``d_steps_per_g_step < 1``,
+            ``max_iterations < 1``, or two regularizers share a name.
 
     Example:
         >>> from lightning_gan.nets import MLPDiscriminator, MLPGenerator
@@ -115,6 +115,11 @@ class GAN(LightningModule):
         self.discriminator = discriminator
         self.loss = NonSaturatingLoss() if loss is None else loss
         self.regularizers = list(regularizers or [])
+        names = [regularizer.name for regularizer in self.regularizers]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"regularizers must have distinct names (they are logged as train/<name>), got {names}"
+            )
         self.ema = ema
         # G_ema: a frozen copy of G that follows it (part of state_dict, so checkpoints carry it).
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema is not None else None

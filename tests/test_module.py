@@ -10,6 +10,7 @@ from torch import nn
 from lightning_gan import GAN
 from lightning_gan.losses import MinimaxLoss
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
+from lightning_gan.regularizers import R1Penalty
 
 from .helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
@@ -202,7 +203,11 @@ def test_generator_without_latent_dim_is_rejected():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"d_steps_per_g_step": 0}, "d_steps_per_g_step"), ({"max_iterations": 0}, "max_iterations")],
+    [
+        ({"d_steps_per_g_step": 0}, "d_steps_per_g_step"),
+        ({"max_iterations": 0}, "max_iterations"),
+        ({"regularizers": [R1Penalty(gamma=1), R1Penalty(gamma=2)]}, "distinct names"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
