@@ -20,7 +20,12 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def mlp(
-    in_features: int, out_features: int, hidden_features: int, n_hidden: int, activation: str
+    in_features: int,
+    out_features: int,
+    hidden_features: int,
+    n_hidden: int,
+    activation: str,
+    batch_norm: bool = False,
 ) -> nn.Sequential:
     """``n_hidden`` hidden layers of width ``hidden_features``, each Linear → activation, then a Linear head.
 
@@ -30,6 +35,7 @@ def mlp(
         hidden_features: Width of each hidden layer.
         n_hidden: Number of hidden layers (``>= 1``).
         activation: One of ``relu, leaky_relu, elu, gelu, silu, tanh``.
+        batch_norm: Insert BatchNorm between each hidden Linear and its activation.
 
     Returns:
         The network, mapping ``(N, in_features)`` to ``(N, out_features)``.
@@ -48,7 +54,8 @@ def mlp(
     layers: list[nn.Module] = []
     width = in_features
     for _ in range(n_hidden):
-        layers += [nn.Linear(width, hidden_features), _ACTIVATIONS[activation]()]
+        norm: list[nn.Module] = [nn.BatchNorm1d(hidden_features)] if batch_norm else []
+        layers += [nn.Linear(width, hidden_features), *norm, _ACTIVATIONS[activation]()]
         width = hidden_features
     layers.append(nn.Linear(width, out_features))
     return nn.Sequential(*layers)
@@ -67,6 +74,7 @@ class MLPGenerator(nn.Module):
         n_hidden: Number of hidden layers.
         activation: Hidden activation name.
         num_classes: Number of classes to condition on (0: unconditional).
+        batch_norm: BatchNorm in the hidden layers (as in the generators of VEEGAN and PacGAN).
     """
 
     def __init__(
@@ -77,12 +85,13 @@ class MLPGenerator(nn.Module):
         n_hidden: int = 3,
         activation: Activation = "relu",
         num_classes: int = 0,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         in_features = 2 * latent_dim if num_classes else latent_dim
-        self.net = mlp(in_features, out_features, hidden_features, n_hidden, activation)
+        self.net = mlp(in_features, out_features, hidden_features, n_hidden, activation, batch_norm)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Generate samples.
