@@ -46,3 +46,13 @@ def test_mlp_bad_arguments():
         MLPGenerator(activation="swish")
     with pytest.raises(ValueError, match="MLP sizes must be >= 1"):
         MLPDiscriminator(n_hidden=0)
+
+
+def test_mlp_generator_batch_norm_option():
+    g = MLPGenerator(latent_dim=2, hidden_features=8, n_hidden=2, batch_norm=True)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules()) == 2
+    z = torch.randn(16, 2)
+    g.train()
+    g(z * 3 + 1)  # training forwards move the running statistics
+    g.eval()
+    torch.testing.assert_close(g(z[:1]), g(z)[:1])  # eval: each sample independent of the batch
