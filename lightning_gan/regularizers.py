@@ -35,7 +35,8 @@ def input_gradients(discriminate: Scorer, x: Tensor) -> Tensor:
     """
     x = x.detach().requires_grad_(True)
     logits = discriminate(x)
-    # Each logit depends only on its own inputs, so ∇ Σᵢ D(x)ᵢ gives every per-output gradient at once.
+    # Each logit depends only on its own inputs, so ∇ Σᵢ D(x)ᵢ gives every per-output gradient at once
+    # (exactly so without batch-coupling layers: BatchNorm in training mode adds cross terms).
     (grad,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
     return grad.reshape(logits.shape[0], -1)
 
