@@ -28,18 +28,21 @@ class PackedDiscriminator(nn.Module):
             raise ValueError(f"PackedDiscriminator: pack must be >= 1, got {pack}")
         self.discriminator, self.pack = discriminator, pack
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         """Score packed groups.
 
         Args:
             x: ``(N, F)`` or ``(N, C, H, W)`` samples, ``N`` a multiple of ``pack``.
+            labels: Must be ``None``: a pack mixes samples, so it has no single class label.
 
         Returns:
             ``(N / pack,)`` logits.
 
         Raises:
-            ValueError: If ``N`` is not a multiple of ``pack``.
+            ValueError: If ``N`` is not a multiple of ``pack``, or labels are given.
         """
+        if labels is not None:
+            raise ValueError("PackedDiscriminator does not take class labels (a pack has no single class)")
         n = x.shape[0]
         if n % self.pack:
             raise ValueError(

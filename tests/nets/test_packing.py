@@ -44,6 +44,8 @@ def test_packed_dcgan_scores_groups():
 def test_errors():
     with pytest.raises(ValueError, match="pack must be >= 1"):
         PackedDiscriminator(MLPDiscriminator(), pack=0)
+    with pytest.raises(ValueError, match="does not take class labels"):
+        PackedDiscriminator(MLPDiscriminator(in_features=4), pack=2)(torch.randn(4, 2), torch.zeros(4).long())
     with pytest.raises(ValueError, match="not a multiple of 4"):
         PackedDiscriminator(MLPDiscriminator(in_features=8), pack=4)(torch.randn(6, 2))
 
