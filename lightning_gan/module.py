@@ -2,21 +2,25 @@
 
 import copy
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import torch
+import torch.distributed as dist
 from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.strategies import DeepSpeedStrategy, FSDPStrategy, ModelParallelStrategy
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torchmetrics import MeanMetric
 
+from lightning_gan.distributed import GANDDPStrategy, average_buffers, is_plain_ddp
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
-from lightning_gan.regularizers import Network, Regularizer
+from lightning_gan.regularizers import Network, Regularizer, ScaledScorer
 
 OptimizerCallable = Callable[[Iterable], Optimizer]
 LRSchedulerCallable = Callable[[Optimizer], LRScheduler]
@@ -41,6 +45,23 @@ class GAN(LightningModule):
     probabilities are averaged on-device over that window, and gradient norms are taken on its
     last iteration.
 
+    Gradient accumulation. With ``accumulate_grad_batches = N`` a D update takes ``N`` batches
+    (one per ``training_step``), each loss divided by ``N``, so the step follows the gradient of the
+    mean over ``N·B`` samples; the G update then runs ``N`` micro-batches of fresh noise, one per
+    batch of the last D update (their labels, and their reals for relativistic losses). Gradients
+    are synchronised across ranks only on the last micro-batch. An iteration is then ``k·N`` batches.
+
+    Distributed training. Under a plain ``"ddp"`` strategy :meth:`setup` switches to
+    :class:`~lightning_gan.distributed.GANDDPStrategy`, which wraps G and D separately; the network
+    being trained is called through its wrapper (see :mod:`lightning_gan.distributed`). FSDP,
+    DeepSpeed and model-parallel strategies are rejected: Lightning runs them only with automatic
+    optimization.
+
+    Mixed precision. Under a ``GradScaler`` (``16-mixed``) gradient penalties differentiate the
+    scaled logits and unscale the input gradients; gradients are unscaled before they are clipped
+    or their norm is logged; an update the scaler skips for inf/NaN gradients does not advance that
+    network's schedule.
+
     Extension hooks (override in a subclass; the base class keeps toggling, backward, stepping,
     regularization, EMA and logging): :meth:`real_from_batch`, :meth:`sample_latent`,
     :meth:`labels_from_batch` and :meth:`sample_labels` (class conditioning, see
@@ -64,10 +85,17 @@ class GAN(LightningModule):
             (e.g. ``partial(LinearLR, start_factor=1, end_factor=0, total_iters=max_iterations)``).
         d_scheduler: The same for D's optimizer, also stepped once per iteration.
         max_iterations: Stop after this many generator updates (``None``: the Trainer's limits).
+        accumulate_grad_batches: ``N``, batches per D update and micro-batches per G update (>= 1).
+        g_gradient_clip_val: Clip G's gradients at this value before each G step (``None``: no clipping).
+        d_gradient_clip_val: The same for D.
+        gradient_clip_algorithm: ``"norm"`` (rescale so the global L2 norm is at most the value) or
+            ``"value"`` (clamp each element to ``[-value, value]``).
+        scheduler_interval: Step the schedules once per ``"iteration"`` or once per ``"epoch"``.
 
     Raises:
         ValueError: If the generator has no integer ``latent_dim``, ``d_steps_per_g_step < 1``,
-            ``max_iterations < 1``, or two regularizers share a name.
+            ``max_iterations < 1``, ``accumulate_grad_batches < 1``, a clip value ``<= 0``, an
+            unknown clip algorithm or schedule interval, or two regularizers share a name.
 
     Example:
         >>> from lightning_gan.nets import MLPDiscriminator, MLPGenerator
@@ -90,6 +118,11 @@ class GAN(LightningModule):
         g_scheduler: LRSchedulerCallable | None = None,
         d_scheduler: LRSchedulerCallable | None = None,
         max_iterations: int | None = None,
+        accumulate_grad_batches: int = 1,
+        g_gradient_clip_val: float | None = None,
+        d_gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: Literal["norm", "value"] = "norm",
+        scheduler_interval: Literal["iteration", "epoch"] = "iteration",
     ) -> None:
         super().__init__()
         latent_dim = getattr(generator, "latent_dim", None)
@@ -103,6 +136,20 @@ class GAN(LightningModule):
             raise ValueError(f"d_steps_per_g_step (Algorithm 1's k) must be >= 1, got {d_steps_per_g_step}")
         if max_iterations is not None and max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1 or None, got {max_iterations}")
+        if accumulate_grad_batches < 1:
+            raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
+        for name, value in (
+            ("g_gradient_clip_val", g_gradient_clip_val),
+            ("d_gradient_clip_val", d_gradient_clip_val),
+        ):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0 or None (no clipping), got {value}")
+        if gradient_clip_algorithm not in ("norm", "value"):
+            raise ValueError(
+                f"gradient_clip_algorithm must be 'norm' or 'value', got {gradient_clip_algorithm!r}"
+            )
+        if scheduler_interval not in ("iteration", "epoch"):
+            raise ValueError(f"scheduler_interval must be 'iteration' or 'epoch', got {scheduler_interval!r}")
         with warnings.catch_warnings():
             # G and D are kept in the hyperparameters on purpose: load_from_checkpoint(path) rebuilds them.
             warnings.filterwarnings(
@@ -128,11 +175,28 @@ class GAN(LightningModule):
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.g_scheduler, self.d_scheduler = g_scheduler, d_scheduler
         self.max_iterations = max_iterations
-        # The iteration counter: generator updates done, and D updates done in the current iteration;
-        # samples G has been trained on (all ranks), which sets the EMA ramp-up.
+        self.accumulate_grad_batches = accumulate_grad_batches
+        self.gradient_clip_val: dict[Network, float | None] = {
+            "generator": g_gradient_clip_val,
+            "discriminator": d_gradient_clip_val,
+        }
+        self.gradient_clip_algorithm = gradient_clip_algorithm
+        self.scheduler_interval = scheduler_interval
+        # The iteration counter: generator updates done, D updates done in the current iteration and
+        # batches accumulated into the current D update; samples G has been trained on (all ranks),
+        # which sets the EMA ramp-up.
         self.iteration = 0
         self.d_steps_in_iteration = 0
+        self.micro_batch = 0
         self.images_seen = 0
+        # Batches of the D update in progress (kept for the G micro-batches when N > 1).
+        self._micro_batches: list[Any] = []
+        # Per-network DDP wrappers set by GANDDPStrategy: the network being trained runs through its own.
+        self.ddp_wrappers: dict[Network, nn.Module] = {}
+        self._training_network: Network | None = None
+        self._stepping: Network | None = None
+        self._record_grad_norm = False
+        self._d_applied = False  # whether any D update of the iteration in progress was applied
         self._sums: dict[str, Tensor] = {}
         self._counts: dict[str, int] = {}
         self._grad_norms: dict[str, Tensor] = {}
@@ -157,7 +221,10 @@ class GAN(LightningModule):
         Returns:
             ``(N, *sample_shape)`` samples.
         """
-        net = self.generator_ema if average and self.generator_ema is not None else self.generator
+        if average and self.generator_ema is not None:
+            net = self.generator_ema
+        else:
+            net = self._network("generator")
         return net(z) if labels is None else net(z, labels)
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -172,8 +239,16 @@ class GAN(LightningModule):
         """
         if self.augment is not None and self.training:
             x = self.augment(x)
-        logits = self.discriminator(x) if labels is None else self.discriminator(x, labels)
+        net = self._network("discriminator")
+        logits = net(x) if labels is None else net(x, labels)
         return logits.reshape(-1)
+
+    def _network(self, network: Network) -> nn.Module:
+        """G or D, through its DDP wrapper while it is the network being trained."""
+        module = self.generator if network == "generator" else self.discriminator
+        if network == self._training_network:
+            return self.ddp_wrappers.get(network, module)
+        return module
 
     # ------------------------------------------------------------------ extension hooks
 
@@ -258,44 +333,82 @@ class GAN(LightningModule):
     # ------------------------------------------------------------------ Algorithm 1
 
     def training_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
-        """One D update on this batch; on every k-th batch also one G update (Algorithm 1)."""
+        """One D micro-batch; every N-th a D update; on every k-th D update also one G update."""
         opt_g, opt_d = self.optimizers()
-        real, labels = self.real_from_batch(batch), self.labels_from_batch(batch)
-        n = real.shape[0]
+        n_acc = self.accumulate_grad_batches
+        last_micro_batch = self.micro_batch == n_acc - 1
         logging_now = self._is_log_iteration()
+        if n_acc > 1:
+            self._micro_batches.append(batch)
 
         # D phase: ascend log D(x) + log(1 - D(G(z))) (as a loss: descend its negation), G frozen;
-        # plus the D regularizers due at this D update.
+        # plus the D regularizers due at this D update. Loss / N: the update follows the N-batch mean.
+        real, labels = self.real_from_batch(batch), self.labels_from_batch(batch)
         d_update = self.iteration * self.k + self.d_steps_in_iteration
-        with self.toggled_optimizer(opt_d):
-            fake = self.generate(self.sample_latent(n), labels).detach()
+        with self.toggled_optimizer(opt_d), self._phase("discriminator", sync=last_micro_batch):
+            fake = self.generate(self.sample_latent(real.shape[0]), labels).detach()
             d_out = self.discriminator_loss(real, fake, batch)
             penalties = self._penalties("discriminator", d_update, real, fake, labels)
-            self._step(opt_d, d_out["d_loss"] + self._weighted_sum(penalties), "d", logging_now)
-        self._after_step("discriminator")
+            if self.micro_batch == 0:
+                opt_d.zero_grad(set_to_none=True)
+            self.manual_backward((d_out["d_loss"] + self._weighted_sum(penalties)) / n_acc)
         self._accumulate(d_out | penalties)
+        if not last_micro_batch:
+            self.micro_batch += 1
+            return
+        self.micro_batch = 0
+        self._d_applied |= self._optimizer_step(opt_d, "discriminator", logging_now)
         self.d_steps_in_iteration += 1
+        micro_batches, self._micro_batches = self._micro_batches or [batch], []
         if self.d_steps_in_iteration < self.k:
             return
 
         # G phase: descend the generator loss on fresh noise, D frozen; plus due G regularizers.
         with self.toggled_optimizer(opt_g):
-            fake = self.generate(self.sample_latent(n), labels)
-            g_out = self.generator_loss(fake, batch)
-            penalties = self._penalties("generator", self.iteration, real, fake, labels)
-            self._step(opt_g, g_out["g_loss"] + self._weighted_sum(penalties), "g", logging_now)
-        self._after_step("generator")
-        self._accumulate(g_out | penalties)
+            opt_g.zero_grad(set_to_none=True)
+            for index, micro_batch in enumerate(micro_batches):
+                real, labels = self.real_from_batch(micro_batch), self.labels_from_batch(micro_batch)
+                with self._phase("generator", sync=index == len(micro_batches) - 1):
+                    fake = self.generate(self.sample_latent(real.shape[0]), labels)
+                    g_out = self.generator_loss(fake, micro_batch)
+                    penalties = self._penalties("generator", self.iteration, real, fake, labels)
+                    self.manual_backward((g_out["g_loss"] + self._weighted_sum(penalties)) / n_acc)
+                self._accumulate(g_out | penalties)
+        g_applied = self._optimizer_step(opt_g, "generator", logging_now)
         self.d_steps_in_iteration = 0
-        self._update_ema(n * self.trainer.world_size)
+        self._update_ema(real.shape[0] * n_acc * self.trainer.world_size)
         self.iteration += 1
-        for scheduler in self._schedulers():  # learning-rate schedules run in iterations
-            scheduler.step()
+        if self.scheduler_interval == "iteration":  # learning-rate schedules run in iterations
+            self._step_schedulers({"generator": g_applied, "discriminator": self._d_applied})
+        self._d_applied = False
 
         if logging_now:
             self._log_train_window()
         if self.max_iterations is not None and self.iteration >= self.max_iterations:
             self.trainer.should_stop = True
+
+    @contextmanager
+    def _phase(self, network: Network, sync: bool) -> Iterator[None]:
+        """Mark ``network`` as the one being trained (its DDP wrapper is used) for a forward-backward.
+
+        Args:
+            network: The network this forward-backward trains.
+            sync: Whether DDP all-reduces its gradients in this backward (``False`` on every
+                micro-batch but the last of an accumulated update).
+        """
+        wrapper = self.ddp_wrappers.get(network)
+        if sync:
+            block = nullcontext()
+        elif wrapper is not None:
+            block = wrapper.no_sync()
+        else:  # Lightning's whole-module DDP (or no DDP: a no-op)
+            block = getattr(self.trainer.strategy, "block_backward_sync", nullcontext)()
+        self._training_network = network
+        try:
+            with block:
+                yield
+        finally:
+            self._training_network = None
 
     def _penalties(
         self, network: Network, update: int, real: Tensor, fake: Tensor, labels: Tensor | None
@@ -304,7 +417,8 @@ class GAN(LightningModule):
         penalties = {}
         for regularizer in self.regularizers:
             if regularizer.network == network and regularizer.is_due(update):
-                value = regularizer.penalty(lambda x: self.discriminate(x, labels), real, fake)
+                scorer = ScaledScorer(partial(self.discriminate, labels=labels), self._loss_scale())
+                value = regularizer.penalty(scorer, real, fake)
                 if value is not None:
                     penalties[regularizer.name] = value
         return penalties
@@ -314,33 +428,81 @@ class GAN(LightningModule):
         every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
         return sum((every[name] * value for name, value in penalties.items()), 0.0)
 
-    def _after_step(self, network: Network) -> None:
-        """Let regularizers change the network just stepped (e.g. weight clipping)."""
-        module = self.discriminator if network == "discriminator" else self.generator
-        for regularizer in self.regularizers:
-            if regularizer.network == network:
-                regularizer.after_step(module)
-
     def _update_ema(self, images: int) -> None:
         """Move G_ema towards G after a G update of ``images`` samples (all ranks)."""
         if self.ema is not None:
             self.ema.update(self.generator_ema, self.generator, self.ema.beta(images, self.images_seen))
         self.images_seen += images
 
-    def _step(self, optimizer: LightningOptimizer, loss: Tensor, net: str, record_grad_norm: bool) -> None:
-        """zero_grad → backward → (gradient norm on logging iterations) → step."""
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        if record_grad_norm:
-            self._grad_norms[f"grad_norm_{net}"] = self._gradient_norm(optimizer)
-        optimizer.step()
-
-    def _gradient_norm(self, optimizer: LightningOptimizer) -> Tensor:
-        """Global L2 norm of the optimizer's gradients, ``sqrt(Σ_p ‖∇p‖²)``, unscaled under AMP."""
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+    def _grad_scaler(self) -> torch.amp.GradScaler | None:
+        """The precision plugin's enabled ``GradScaler`` (``16-mixed``), else ``None``."""
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
-        return norm / scaler.get_scale() if scaler is not None else norm
+        return scaler if scaler is not None and scaler.is_enabled() else None
+
+    def _loss_scale(self) -> float:
+        """The factor ``s`` by which backward scales the loss (1 without a ``GradScaler``)."""
+        scaler = self._grad_scaler()
+        return scaler.get_scale() if scaler is not None else 1.0
+
+    def _optimizer_step(
+        self, optimizer: LightningOptimizer, network: Network, record_grad_norm: bool
+    ) -> bool:
+        """Step ``network``'s optimizer (clipping and gradient norm in :meth:`on_before_optimizer_step`).
+
+        Returns:
+            Whether the update was applied: a ``GradScaler`` skips it for inf/NaN gradients and then
+            lowers its scale (``s ← backoff·s``), so a lower scale after the step means "skipped".
+        """
+        scaler = self._grad_scaler()
+        scale_before = scaler.get_scale() if scaler is not None else 0.0
+        self._stepping, self._record_grad_norm = network, record_grad_norm
+        try:
+            optimizer.step()
+        finally:
+            self._stepping, self._record_grad_norm = None, False
+        applied = scaler is None or scaler.get_scale() >= scale_before
+        if applied:
+            module = self.generator if network == "generator" else self.discriminator
+            for regularizer in self.regularizers:  # changes to the stepped weights, e.g. weight clipping
+                if regularizer.network == network:
+                    regularizer.after_step(module)
+        return applied
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        """Log the gradient norm (on logging iterations) and clip, on gradients already unscaled.
+
+        Lightning calls this inside ``optimizer.step()``, after the ``GradScaler`` has unscaled the
+        gradients. Subclasses that override it must call ``super().on_before_optimizer_step``.
+        """
+        network = self._stepping
+        if network is None:
+            return
+        if self._record_grad_norm:
+            key = "grad_norm_g" if network == "generator" else "grad_norm_d"
+            self._grad_norms[key] = self._gradient_norm(optimizer)
+        clip_val = self.gradient_clip_val[network]
+        if clip_val is not None:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=clip_val, gradient_clip_algorithm=self.gradient_clip_algorithm
+            )
+
+    def _gradient_norm(self, optimizer: Optimizer) -> Tensor:
+        """Global L2 norm of the optimizer's gradients, ``sqrt(Σ_p ‖∇p‖²)``."""
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+
+    def _step_schedulers(self, applied: Mapping[Network, bool]) -> None:
+        """Step each network's schedule if it was updated: G's update, or any of D's k, applied."""
+        g_optimizer = self.trainer.optimizers[0]
+        for scheduler in self._schedulers():
+            network: Network = "generator" if scheduler.optimizer is g_optimizer else "discriminator"
+            if applied[network]:
+                scheduler.step()
+
+    def on_train_epoch_end(self) -> None:
+        """Step the schedules here when ``scheduler_interval="epoch"``."""
+        if self.scheduler_interval == "epoch":
+            self._step_schedulers({"generator": True, "discriminator": True})
 
     # ------------------------------------------------------------------ cheap logging
 
@@ -363,7 +525,9 @@ class GAN(LightningModule):
         self._sums, self._counts, self._grad_norms = {}, {}, {}
         self.log_to_loggers(metrics, prog_bar=("train/d_loss", "train/g_loss"))
 
-    def log_to_loggers(self, metrics: Mapping[str, Tensor], prog_bar: Iterable[str] = ()) -> None:
+    def log_to_loggers(
+        self, metrics: Mapping[str, Tensor], prog_bar: Iterable[str] = (), synced: bool = False
+    ) -> None:
         """Send scalars to every logger at step :attr:`iteration`, and to ``trainer.callback_metrics``.
 
         This is the package's one x-axis. Lightning's own ``self.log`` would stamp values with its
@@ -375,18 +539,39 @@ class GAN(LightningModule):
         Args:
             metrics: Name → scalar tensor (already reduced across ranks where needed).
             prog_bar: Names also shown in the progress bar.
+            synced: The values are equal on every rank (torchmetrics results); Lightning is told so
+                (``sync_dist``), a mean over equal values that changes none of them. Training
+                values are rank 0's own, as with Lightning's default ``self.log``.
         """
         values = {key: float(value) for key, value in metrics.items()}
         for logger in self.loggers:
             logger.log_metrics(values, step=self.iteration)
         shown = set(prog_bar)
         for key, value in values.items():
-            self.log(key, value, logger=False, prog_bar=key in shown)
+            self.log(key, value, logger=False, prog_bar=key in shown, sync_dist=synced)
 
     # ------------------------------------------------------------------ validation
 
     def setup(self, stage: str) -> None:
-        """Collect the datamodule's sample metrics and dry-run z → G → D at the start of fit."""
+        """Check the strategy, collect the datamodule's sample metrics and dry-run z → G → D for fit.
+
+        A plain ``DDPStrategy`` is switched to :class:`~lightning_gan.distributed.GANDDPStrategy`
+        here, before Lightning wraps the model.
+
+        Raises:
+            ValueError: For FSDP, DeepSpeed and model-parallel strategies.
+        """
+        strategy = self.trainer.strategy
+        if isinstance(strategy, (FSDPStrategy, DeepSpeedStrategy, ModelParallelStrategy)):
+            raise ValueError(
+                f"strategy {type(strategy).__name__} is not supported: Lightning runs FSDP, DeepSpeed and "
+                "model-parallel strategies only with automatic optimization, and a GAN optimizes G and D "
+                "by hand; use strategy='ddp' (one DDP wrapper per network) or "
+                "'ddp_find_unused_parameters_true'"
+            )
+        if is_plain_ddp(strategy):
+            # Same object and state; only configure_ddp/teardown change (per-network wrappers).
+            strategy.__class__ = GANDDPStrategy
         datamodule = self.trainer.datamodule
         make_metrics = getattr(datamodule, "val_metrics", None)
         if callable(make_metrics) and not len(self.val_metrics):
@@ -427,9 +612,22 @@ class GAN(LightningModule):
         for metric in (self.val_d_real, self.val_d_fake, *self.val_metrics.values()):
             metric.reset()
         if not self.trainer.sanity_checking:
-            self.log_to_loggers(metrics)
+            self.log_to_loggers(metrics, synced=True)
             summary = " ".join(f"{key}={float(value):.4g}" for key, value in metrics.items())
             self.print(f"iteration {self.iteration}: {summary}")  # rank 0, above the progress bar
+
+    def _average_buffers(self) -> None:
+        """Give every rank the rank-mean BatchNorm statistics (a no-op on one process)."""
+        if dist.is_available() and dist.is_initialized() and self.trainer.world_size > 1:
+            average_buffers(self)
+
+    def on_validation_epoch_start(self) -> None:
+        """Average buffers over ranks, so every rank evaluates (and checkpoints) the same networks."""
+        self._average_buffers()
+
+    def on_train_end(self) -> None:
+        """Average buffers over ranks, so the trained networks are the same on every rank."""
+        self._average_buffers()
 
     def on_validation_epoch_end(self) -> None:  # noqa: D102
         self._evaluation_epoch_end("val")
@@ -543,6 +741,7 @@ class GAN(LightningModule):
         checkpoint["gan_counters"] = {
             "iteration": self.iteration,
             "d_steps_in_iteration": self.d_steps_in_iteration,
+            "micro_batch": self.micro_batch,
             "images_seen": self.images_seen,
         }
 
@@ -551,4 +750,5 @@ class GAN(LightningModule):
         counters = checkpoint.get("gan_counters", {})
         self.iteration = counters.get("iteration", 0)
         self.d_steps_in_iteration = counters.get("d_steps_in_iteration", 0)
+        self.micro_batch = counters.get("micro_batch", 0)
         self.images_seen = counters.get("images_seen", 0)

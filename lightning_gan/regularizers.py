@@ -22,8 +22,33 @@ Network = Literal["discriminator", "generator"]
 Scorer = Callable[[Tensor], Tensor]
 
 
+class ScaledScorer:
+    """A :data:`Scorer` that also carries the mixed-precision loss scale for :func:`input_gradients`.
+
+    :class:`~lightning_gan.GAN` passes one to :meth:`Regularizer.penalty`, so a penalty built on
+    :func:`input_gradients` is correct under a ``GradScaler`` without knowing about it.
+
+    Args:
+        discriminate: The scorer to call.
+        grad_scale: The ``GradScaler``'s current scale ``s`` (1 without one).
+    """
+
+    def __init__(self, discriminate: Scorer, grad_scale: float = 1.0) -> None:
+        self.discriminate = discriminate
+        self.grad_scale = grad_scale
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """``(N, *sample_shape)`` samples → ``(M,)`` logits."""
+        return self.discriminate(x)
+
+
 def input_gradients(discriminate: Scorer, x: Tensor) -> Tensor:
     """Per-output input gradients of D, kept in the graph so that a penalty on them trains D.
+
+    Under ``16-mixed`` the backward runs in float16, where small gradients underflow to 0. As for
+    the loss, the logits are multiplied by the ``GradScaler``'s scale ``s`` (the ``grad_scale`` of a
+    :class:`ScaledScorer`) before differentiating, and the gradients divided by it after:
+    ``∇ₓ(s·ΣD)/s = ∇ₓΣD``, exactly for ``s`` a power of 2 when nothing overflows.
 
     Args:
         discriminate: Maps ``(N, *sample_shape)`` samples to ``(M,)`` logits (``M = N / pack``).
@@ -37,8 +62,9 @@ def input_gradients(discriminate: Scorer, x: Tensor) -> Tensor:
     logits = discriminate(x)
     # Each logit depends only on its own inputs, so ∇ Σᵢ D(x)ᵢ gives every per-output gradient at once
     # (exactly so without batch-coupling layers: BatchNorm in training mode adds cross terms).
-    (grad,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
-    return grad.reshape(logits.shape[0], -1)
+    scale = getattr(discriminate, "grad_scale", 1.0)
+    (scaled,) = torch.autograd.grad(logits.float().sum() * scale, x, create_graph=True)
+    return (scaled.float() / scale).reshape(logits.shape[0], -1)
 
 
 class Regularizer:

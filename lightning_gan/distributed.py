@@ -1,0 +1,89 @@
+"""Data-parallel training of a GAN: one ``DistributedDataParallel`` wrapper per network.
+
+Lightning's ``DDPStrategy`` wraps the whole LightningModule. A GAN phase trains one network while
+the other is frozen, so half the parameters never receive a gradient and DDP stops with "parameters
+that were not used in producing the loss", unless ``find_unused_parameters=True`` makes it search the
+autograd graph for unused parameters after every backward.
+
+:class:`GANDDPStrategy` instead wraps G and D separately and leaves the LightningModule unwrapped:
+:meth:`GAN.generate <lightning_gan.GAN.generate>` calls G through its wrapper only in the G phase,
+:meth:`GAN.discriminate <lightning_gan.GAN.discriminate>` calls D through its wrapper only in the D
+phase, so every wrapper sees all of its parameters used in every backward it takes part in and no
+graph search is needed. :meth:`GAN.setup <lightning_gan.GAN.setup>` switches a plain ``"ddp"``
+strategy (``ddp``, ``ddp_spawn``, ``ddp_fork``, ...) to this one, so ``--trainer.strategy=ddp`` just
+works; ``ddp_find_unused_parameters_true`` keeps Lightning's whole-module wrapper.
+"""
+
+import torch
+import torch.distributed as dist
+from lightning.fabric.strategies.registry import _StrategyRegistry
+from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
+from torch import nn
+
+
+def broadcast_state(module: nn.Module, src: int = 0) -> None:
+    """Copy every parameter and buffer of ``module`` from rank ``src`` to all ranks (in place)."""
+    with torch.no_grad():
+        for tensor in module.state_dict().values():
+            dist.broadcast(tensor, src)
+
+
+def average_buffers(module: nn.Module) -> None:
+    """Replace every floating-point buffer by its mean over ranks (BatchNorm running statistics).
+
+    DDP broadcasts rank 0's buffers before each forward through a wrapper, but every forward in
+    training mode then updates them with that rank's own batch, so ranks drift apart by one update.
+    Averaging, ``b ← (1/W) Σ_r b_r``, gives every rank the same statistics, estimated from all ranks.
+    """
+    world_size = dist.get_world_size()
+    with torch.no_grad():
+        for buffer in module.buffers():
+            if buffer.is_floating_point():
+                dist.all_reduce(buffer)
+                buffer.div_(world_size)
+
+
+class GANDDPStrategy(DDPStrategy):
+    """``DDPStrategy`` that wraps G and D separately (see the module docstring).
+
+    Registered as ``"gan_ddp"``. Accepts every ``DDPStrategy`` argument; ``find_unused_parameters``
+    is not needed. LightningModules that are not a :class:`~lightning_gan.GAN` are wrapped whole, as
+    by ``DDPStrategy``.
+    """
+
+    strategy_name = "gan_ddp"
+
+    def configure_ddp(self) -> None:
+        """Wrap G and D each in ``DistributedDataParallel`` (which broadcasts rank 0's weights)."""
+        module = self.model
+        if not hasattr(module, "ddp_wrappers"):  # not a GAN
+            super().configure_ddp()
+            return
+        module.ddp_wrappers = {
+            "generator": self._setup_model(module.generator),
+            "discriminator": self._setup_model(module.discriminator),
+        }
+        broadcast_state(module)  # G_ema and any other state start equal on every rank too
+
+    def teardown(self) -> None:
+        """Drop the per-network wrappers, then tear down as ``DDPStrategy`` does."""
+        module = self.lightning_module
+        if module is not None and getattr(module, "ddp_wrappers", None):
+            module.ddp_wrappers = {}
+        super().teardown()
+
+    @classmethod
+    def register_strategies(cls, strategy_registry: _StrategyRegistry) -> None:
+        """Make ``Trainer(strategy="gan_ddp")`` resolve to this class."""
+        if cls.strategy_name not in strategy_registry:
+            strategy_registry.register(
+                cls.strategy_name, cls, description="DDP with one wrapper per GAN network"
+            )
+
+
+def is_plain_ddp(strategy: object) -> bool:
+    """Whether ``strategy`` is Lightning's own ``DDPStrategy`` without ``find_unused_parameters``."""
+    return type(strategy) is DDPStrategy and not strategy._ddp_kwargs.get("find_unused_parameters", False)
+
+
+GANDDPStrategy.register_strategies(StrategyRegistry)

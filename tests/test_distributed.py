@@ -1,0 +1,174 @@
+"""Multi-process training on CPU (gloo): every run is a subprocess, as DDP must not start inside pytest."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from lightning.pytorch.strategies import DDPStrategy, DeepSpeedStrategy, FSDPStrategy
+
+from lightning_gan.distributed import GANDDPStrategy, is_plain_ddp
+from tests.helpers import quiet_trainer, tiny_gan
+
+SCRIPT = Path(__file__).parent / "scripts" / "train_ddp.py"
+REPO = Path(__file__).parents[1]
+ENV = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+
+
+def train(out: Path, *args: str) -> dict[int, dict]:
+    """Run tests/scripts/train_ddp.py with ``args``; return each rank's saved record by rank."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(out), *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {int(p.stem[4:]): torch.load(p) for p in sorted(out.glob("rank*.pt"))}
+
+
+def assert_equal_states(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    different = [key for key in a if not torch.equal(a[key], b[key])]
+    assert not different, f"differ across ranks: {different}"
+
+
+def max_difference(a: dict, b: dict) -> float:
+    return max((a[key].double() - b[key].double()).abs().max().item() for key in a)
+
+
+def row_set(rows: torch.Tensor) -> set[tuple[float, ...]]:
+    return set(map(tuple, rows.tolist()))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_plain_ddp_is_switched_and_find_unused_is_left_alone():
+    assert is_plain_ddp(DDPStrategy())
+    assert not is_plain_ddp(DDPStrategy(find_unused_parameters=True))
+    assert not is_plain_ddp(GANDDPStrategy())
+    assert isinstance(quiet_trainer(strategy="gan_ddp", devices=1).strategy, GANDDPStrategy)
+
+
+@pytest.mark.parametrize("strategy", [FSDPStrategy, DeepSpeedStrategy])
+def test_sharded_strategies_are_rejected_at_setup(strategy):
+    trainer = quiet_trainer(max_steps=1)
+    # Built without __init__: FSDP needs a GPU and DeepSpeed its package, neither of which CI has.
+    trainer._accelerator_connector.strategy = strategy.__new__(strategy)
+    gan = tiny_gan()
+    gan.trainer = trainer
+    with pytest.raises(ValueError, match=rf"{strategy.__name__} is not supported.*automatic optimization"):
+        gan.setup("fit")
+
+
+@pytest.mark.slow
+def test_plain_ddp_uses_one_wrapper_per_network_and_keeps_ranks_equal(tmp_path):
+    ranks = train(tmp_path, "--strategy", "ddp", "--ema", "--r1-every", "2", "--val-every", "8")
+    assert sorted(ranks) == [0, 1]
+    zero, one = ranks[0], ranks[1]
+    assert zero["strategy"] == "GANDDPStrategy" and zero["world_size"] == 2
+    assert any(key.startswith("generator_ema.") for key in zero["state"])
+    assert_equal_states(zero["state"], one["state"])  # G, D and G_ema, bitwise
+    assert zero["rows"].shape == (12 * 32, 2)  # 12 iterations of 32 rows per rank
+    assert not row_set(zero["rows"]) & row_set(one["rows"])  # disjoint shards of the data
+    # Validation ran on both ranks and its synced values agree.
+    assert len(zero["val"]) >= 1 and zero["val"] == one["val"]
+    assert 0 <= zero["val"][-1]["val/modes"] <= 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, accumulate):
+    # Same rows and latents split over two ranks: DDP's averaged gradient of per-rank means is the
+    # gradient of the global mean, so only float summation order separates the runs.
+    common = ["--sequential", "--global-noise", "--accumulate", str(accumulate), "--r1-every", "2"]
+    two = train(tmp_path / "two", *common, "--batch-size", "16")
+    one = train(tmp_path / "one", *common, "--devices", "1", "--strategy", "auto", "--batch-size", "32")
+    assert two[0]["world_size"] == 2 and one[0]["world_size"] == 1
+    assert_equal_states(two[0]["state"], two[1]["state"])
+    assert max_difference(two[0]["state"], one[0]["state"]) <= 1e-5
+    assert row_set(torch.cat([two[0]["rows"], two[1]["rows"]])) == row_set(one[0]["rows"])
+
+
+@pytest.mark.slow
+def test_per_network_wrappers_match_find_unused_parameters_bitwise(tmp_path):
+    common = ["--sequential", "--global-noise", "--r1-every", "3"]
+    per_network = train(tmp_path / "gan_ddp", *common, "--strategy", "ddp")
+    whole = train(tmp_path / "find_unused", *common, "--strategy", "ddp_find_unused_parameters_true")
+    assert whole[0]["strategy"] == "DDPStrategy"
+    assert_equal_states(per_network[0]["state"], whole[0]["state"])
+
+
+@pytest.mark.slow
+def test_batchnorm_in_both_nets_keeps_ranks_equal(tmp_path):
+    # DCGAN nets: BatchNorm in G and D, D called separately on reals and fakes. Buffers are
+    # averaged over ranks before validation and at the end, so running statistics agree too.
+    ranks = train(tmp_path, "--net", "dcgan", "--ema", "--iterations", "6", "--val-every", "6")
+    assert any("running_mean" in key for key in ranks[0]["state"])
+    assert_equal_states(ranks[0]["state"], ranks[1]["state"])
+
+
+@pytest.mark.slow
+def test_two_nodes_on_localhost_through_torchrun(tmp_path):
+    port = str(free_port())
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1"]
+    command += ["--master_addr=127.0.0.1", f"--master_port={port}"]
+    script = [str(SCRIPT), "--out", str(tmp_path), "--devices", "1", "--num-nodes", "2"]
+    nodes = [
+        subprocess.Popen(
+            [*command, f"--node_rank={rank}", *script], env=ENV, stderr=subprocess.PIPE, text=True
+        )
+        for rank in (0, 1)
+    ]
+    errors = [node.communicate(timeout=240)[1] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], errors[0][-2000:] + errors[1][-2000:]
+    ranks = {int(p.stem[4:]): torch.load(p) for p in tmp_path.glob("rank*.pt")}
+    assert sorted(ranks) == [0, 1] and ranks[0]["world_size"] == 2
+    assert_equal_states(ranks[0]["state"], ranks[1]["state"])
+    assert not row_set(ranks[0]["rows"]) & row_set(ranks[1]["rows"])
+
+
+@pytest.mark.slow
+def test_cli_ddp_run_writes_one_wandb_run_and_one_image_per_grid(tmp_path):
+    args = [
+        "lightning-gan",
+        "fit",
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--model.init_args.max_iterations=40",
+        "--trainer.val_check_interval=20",
+        "--trainer.log_every_n_steps=10",
+        "--data.init_args.n_samples=4096",
+        "--trainer.enable_progress_bar=false",
+    ]
+    result = subprocess.run(args, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sync_dist" not in result.stderr  # evaluation values are logged as already synced
+    run_dirs = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
+    assert len(run_dirs) == 1
+    images = sorted(p.name for p in (run_dirs[0] / "files" / "media" / "images").glob("*.png"))
+    assert len(images) == 2, images  # one grid per validation, from rank 0 only
+    inspected = subprocess.run(
+        ["wandb", "leet", "inspect", "--summary", "--json", str(run_dirs[0])],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    summary = json.loads(inspected.stdout)["summary"]
+    assert summary["trainer/global_step"] == 40 and "val/modes" in summary
+    folders = list((tmp_path / "runs" / "lightning_gan").iterdir())
+    assert len(folders) == 1
+    assert sorted(p.name for p in (folders[0] / "samples").glob("*.png")) == [
+        "iter_0000020.png",
+        "iter_0000040.png",
+    ]
