@@ -1,5 +1,9 @@
 """Small, fast building blocks shared by the tests."""
 
+import json
+import subprocess
+from pathlib import Path
+
 from lightning import Trainer
 from torch import nn
 
@@ -40,3 +44,15 @@ def snapshot(module: nn.Module) -> dict:
 
 def changed(before: dict, module: nn.Module) -> bool:
     return any(not (before[k] == v).all() for k, v in module.state_dict().items())
+
+
+def inspect_wandb_run(run_dir: Path) -> dict:
+    """An offline W&B run's state, config and latest metrics, as ``wandb leet inspect`` reads them."""
+    inspected = subprocess.run(
+        ["wandb", "leet", "inspect", "--summary", "--json", str(run_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(inspected.stdout)

@@ -1,4 +1,3 @@
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import yaml
 
 from lightning_gan import GAN
 from lightning_gan.cli import default_config, with_default_config
+from tests.helpers import inspect_wandb_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,14 +79,7 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
     subprocess.run(args, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=300)
     run_dirs = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
     assert len(run_dirs) == 1
-    inspected = subprocess.run(
-        ["wandb", "leet", "inspect", "--summary", "--json", str(run_dirs[0])],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    run = json.loads(inspected.stdout)
+    run = inspect_wandb_run(run_dirs[0])
     summary = run["summary"]
     assert summary["trainer/global_step"] == 60  # the shared x-axis holds iterations
     for key in (

@@ -1,6 +1,5 @@
 """Multi-process training on CPU (gloo): every run is a subprocess, as DDP must not start inside pytest."""
 
-import json
 import os
 import socket
 import subprocess
@@ -12,7 +11,7 @@ import torch
 from lightning.pytorch.strategies import DDPStrategy, DeepSpeedStrategy, FSDPStrategy
 
 from lightning_gan.distributed import GANDDPStrategy, is_plain_ddp
-from tests.helpers import quiet_trainer, tiny_gan
+from tests.helpers import inspect_wandb_run, quiet_trainer, tiny_gan
 
 SCRIPT = Path(__file__).parent / "scripts" / "train_ddp.py"
 REPO = Path(__file__).parents[1]
@@ -157,14 +156,7 @@ def test_cli_ddp_run_writes_one_wandb_run_and_one_image_per_grid(tmp_path):
     assert len(run_dirs) == 1
     images = sorted(p.name for p in (run_dirs[0] / "files" / "media" / "images").glob("*.png"))
     assert len(images) == 2, images  # one grid per validation, from rank 0 only
-    inspected = subprocess.run(
-        ["wandb", "leet", "inspect", "--summary", "--json", str(run_dirs[0])],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    summary = json.loads(inspected.stdout)["summary"]
+    summary = inspect_wandb_run(run_dirs[0])["summary"]
     assert summary["trainer/global_step"] == 40 and "val/modes" in summary
     folders = list((tmp_path / "runs" / "lightning_gan").iterdir())
     assert len(folders) == 1
