@@ -4,6 +4,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from jsonargparse import Namespace
 from lightning import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
 
@@ -36,6 +37,50 @@ def with_default_config(args: list[str]) -> list[str]:
     return [args[0], "--config", str(default_config()), *args[1:]]
 
 
+def move_manual_optimization_options(config: Namespace) -> None:
+    """Hand ``trainer.gradient_clip_val``/``_algorithm`` and ``accumulate_grad_batches`` to the model.
+
+    Lightning rejects these Trainer options under manual optimization; :class:`~lightning_gan.GAN`
+    clips (per network, after AMP unscaling) and accumulates itself. So the CLI maps
+    ``--trainer.gradient_clip_val=v`` to both ``g_gradient_clip_val`` and ``d_gradient_clip_val``
+    (where those are unset) and ``--trainer.accumulate_grad_batches=N`` to the model's, then resets
+    the Trainer's to its defaults.
+
+    Args:
+        config: One subcommand's parsed config (``trainer`` and ``model`` sections), changed in place.
+
+    Raises:
+        ValueError: If the Trainer and the model ask for different accumulation, or the model
+            class has no such argument.
+    """
+    trainer, model = config.trainer, config.model.init_args
+    clip = trainer.get("gradient_clip_val")
+    accumulate = trainer.get("accumulate_grad_batches")
+    wanted = ["g_gradient_clip_val", "d_gradient_clip_val"] if clip is not None else []
+    wanted += ["accumulate_grad_batches"] if accumulate not in (None, 1) else []
+    missing = [key for key in wanted if key not in model]
+    if missing:
+        raise ValueError(
+            f"the model ({config.model.class_path}) has no {missing} argument to take the Trainer's "
+            "gradient clipping/accumulation; Lightning does not apply them under manual optimization"
+        )
+    if clip is not None:
+        for key in ("g_gradient_clip_val", "d_gradient_clip_val"):
+            if model[key] is None:
+                model[key] = clip
+        if trainer.get("gradient_clip_algorithm") is not None:
+            model["gradient_clip_algorithm"] = trainer.gradient_clip_algorithm
+        trainer.gradient_clip_val = trainer.gradient_clip_algorithm = None
+    if accumulate not in (None, 1):
+        if model["accumulate_grad_batches"] not in (1, accumulate):
+            raise ValueError(
+                f"trainer.accumulate_grad_batches={accumulate} and model accumulate_grad_batches="
+                f"{model['accumulate_grad_batches']} disagree; set one of them"
+            )
+        model["accumulate_grad_batches"] = accumulate
+        trainer.accumulate_grad_batches = 1
+
+
 class GANCLI(LightningCLI):
     """LightningCLI with the GAN (or a subclass) and any datamodule chosen by ``class_path``.
 
@@ -62,6 +107,13 @@ class GANCLI(LightningCLI):
             args=None if args is None else with_default_config(args),
             run=run,
         )
+
+    def before_instantiate_classes(self) -> None:
+        """Move the Trainer's clipping and accumulation options to the model.
+
+        See :func:`move_manual_optimization_options`.
+        """
+        move_manual_optimization_options(self.config[self.subcommand] if self.subcommand else self.config)
 
 
 def main() -> None:
