@@ -8,18 +8,10 @@ from lightning.pytorch.callbacks import LambdaCallback, ModelCheckpoint
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 
-from lightning_gan import GAN
+from lightning_gan import GAN, losses
 from lightning_gan.cli import GANCLI, default_config
 from lightning_gan.data import GaussianMixtureDataModule
 from lightning_gan.data.tensors import tensor_loader
-from lightning_gan.losses import (
-    HingeLoss,
-    LeastSquaresLoss,
-    MinimaxLoss,
-    NonSaturatingLoss,
-    RelativisticAverageLoss,
-    WassersteinLoss,
-)
 from lightning_gan.regularizers import (
     GradientPenalty,
     R1Penalty,
@@ -194,12 +186,12 @@ def test_schedules_can_step_per_epoch():
 
 
 LOSSES = [
-    MinimaxLoss,
-    NonSaturatingLoss,
-    LeastSquaresLoss,
-    WassersteinLoss,
-    HingeLoss,
-    RelativisticAverageLoss,
+    losses.MinimaxLoss,
+    losses.NonSaturatingLoss,
+    losses.LeastSquaresLoss,
+    losses.WassersteinLoss,
+    losses.HingeLoss,
+    losses.RelativisticAverageLoss,
 ]
 REGULARIZERS = [
     partial(GradientPenalty, weight=1.0),
@@ -211,7 +203,8 @@ REGULARIZERS = [
 
 @pytest.mark.parametrize(
     "loss, regularizer",
-    [(loss, None) for loss in LOSSES] + [(NonSaturatingLoss, regularizer) for regularizer in REGULARIZERS],
+    [(loss, None) for loss in LOSSES]
+    + [(losses.NonSaturatingLoss, regularizer) for regularizer in REGULARIZERS],
 )
 def test_bf16_mixed_trains_every_loss_and_regularizer(loss, regularizer):
     gan = tiny_gan(loss=loss(), regularizers=[regularizer()] if regularizer else None, max_iterations=4)
