@@ -40,8 +40,8 @@ class GAN(LightningModule):
     Units. :attr:`iteration` counts generator updates and is the x-axis of everything logged
     (scalars and images, every logger). ``max_iterations`` ends training after that many. Lightning's
     ``trainer.global_step`` counts optimizer steps and so moves by ``k + 1`` per iteration; its
-    ``max_steps``, ``val_check_interval`` and batch counts are in those units (batches = k per
-    iteration). ``trainer.log_every_n_steps`` is read as "log every n iterations": losses and D
+    ``max_steps`` is in those units; ``val_check_interval`` and batch counts count batches, ``k·N``
+    per iteration with ``N = accumulate_grad_batches``. ``trainer.log_every_n_steps`` is read as "log every n iterations": losses and D
     probabilities are averaged on-device over that window, and gradient norms are taken on its
     last iteration.
 

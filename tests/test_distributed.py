@@ -94,6 +94,8 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, ac
     one = train(tmp_path / "one", *common, "--devices", "1", "--strategy", "auto", "--batch-size", "32")
     assert two[0]["world_size"] == 2 and one[0]["world_size"] == 1
     assert_equal_states(two[0]["state"], two[1]["state"])
+    # Gradients are all-reduced once per update, not once per micro-batch (12 iterations).
+    assert two[0]["syncs"] == {"generator": 12, "discriminator": 12}
     assert max_difference(two[0]["state"], one[0]["state"]) <= 1e-5
     assert row_set(torch.cat([two[0]["rows"], two[1]["rows"]])) == row_set(one[0]["rows"])
 

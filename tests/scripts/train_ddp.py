@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 from lightning import Trainer, seed_everything
+from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 from torch.utils.data import DataLoader, DistributedSampler
 
 from lightning_gan import GAN
@@ -35,6 +36,16 @@ class Recorder(GAN):
         self.noise_calls = 0
         self.rows: list[torch.Tensor] = []
         self.val_records: list[dict[str, float]] = []
+        self.syncs = {"generator": 0, "discriminator": 0}
+
+    def on_train_start(self) -> None:
+        # Count gradient all-reduces per network (one bucket each for these small nets).
+        for network, wrapper in self.ddp_wrappers.items():
+            wrapper.register_comm_hook(network, self.counting_allreduce)
+
+    def counting_allreduce(self, network: str, bucket):
+        self.syncs[network] += 1
+        return allreduce_hook(None, bucket)
 
     def training_step(self, batch, batch_idx):
         self.rows.append(self.real_from_batch(batch).detach().clone())
@@ -126,6 +137,7 @@ def main() -> None:
             "state": gan.state_dict(),
             "rows": torch.cat(gan.rows),
             "val": gan.val_records,
+            "syncs": gan.syncs,
             "world_size": trainer.world_size,
             "strategy": type(trainer.strategy).__name__,
         },
