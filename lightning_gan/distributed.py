@@ -14,11 +14,14 @@ strategy (``ddp``, ``ddp_spawn``, ``ddp_fork``, ...) to this one, so ``--trainer
 works; ``ddp_find_unused_parameters_true`` keeps Lightning's whole-module wrapper.
 """
 
+from contextlib import nullcontext
+
 import torch
 import torch.distributed as dist
 from lightning.fabric.strategies.registry import _StrategyRegistry
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 def broadcast_state(module: nn.Module, src: int = 0) -> None:
@@ -60,10 +63,23 @@ class GANDDPStrategy(DDPStrategy):
             super().configure_ddp()
             return
         module.ddp_wrappers = {
-            "generator": self._setup_model(module.generator),
-            "discriminator": self._setup_model(module.discriminator),
+            "generator": self._wrap(module.generator),
+            "discriminator": self._wrap(module.discriminator),
         }
         broadcast_state(module)  # G_ema and any other state start equal on every rank too
+
+    def _wrap(self, network: nn.Module) -> DistributedDataParallel:
+        """One network in ``DistributedDataParallel`` with the strategy's arguments.
+
+        ``broadcast_buffers`` defaults to ``False`` here: the buffers that change in training are
+        BatchNorm running statistics, which training-mode forwards do not use and which the GAN
+        averages over ranks before every validation and at the end of fit; rebroadcasting them on
+        each of D's two or three forwards per step would cost a collective each time.
+        """
+        device_ids = self.determine_ddp_device_ids()
+        kwargs = {"broadcast_buffers": False} | self._ddp_kwargs
+        with torch.cuda.stream(torch.cuda.Stream()) if device_ids is not None else nullcontext():
+            return DistributedDataParallel(network, device_ids=device_ids, **kwargs)
 
     def teardown(self) -> None:
         """Drop the per-network wrappers, then tear down as ``DDPStrategy`` does."""

@@ -41,9 +41,9 @@ class GAN(LightningModule):
     (scalars and images, every logger). ``max_iterations`` ends training after that many. Lightning's
     ``trainer.global_step`` counts optimizer steps and so moves by ``k + 1`` per iteration; its
     ``max_steps`` is in those units; ``val_check_interval`` and batch counts count batches, ``k·N``
-    per iteration with ``N = accumulate_grad_batches``. ``trainer.log_every_n_steps`` is read as "log every n iterations": losses and D
-    probabilities are averaged on-device over that window, and gradient norms are taken on its
-    last iteration.
+    per iteration with ``N = accumulate_grad_batches``. ``trainer.log_every_n_steps`` is read as
+    "log every n iterations": losses and D probabilities are averaged on-device over that window,
+    and gradient norms are taken on its last iteration.
 
     Gradient accumulation. With ``accumulate_grad_batches = N`` a D update takes ``N`` batches
     (one per ``training_step``), each loss divided by ``N``, so the step follows the gradient of the
