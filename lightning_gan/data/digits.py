@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 from lightning import LightningDataModule
 from sklearn.datasets import load_digits
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import DataLoader
+from torchmetrics import Metric
 
 from lightning_gan.data.tensors import BatchedTensorDataset, tensor_loader
 
@@ -44,6 +45,9 @@ class DigitsDataModule(LightningDataModule):
         val_batch_size: Validation batch size.
         seed: Seed of the split.
         num_workers: DataLoader workers.
+        features: Feature extractor of the validation FD/KID (``None``: the shipped digits
+            classifier's features, :class:`~lightning_gan.metrics.features.DigitsFeatures`).
+        kid_subset_size: Samples per KID subset; at most the validation split's size.
 
     Raises:
         ValueError: For an unsupported size, a fraction outside ``[0, 1)`` or a batch size larger
@@ -61,6 +65,8 @@ class DigitsDataModule(LightningDataModule):
         val_batch_size: int = 256,
         seed: int = 0,
         num_workers: int = 0,
+        features: nn.Module | None = None,
+        kid_subset_size: int = 100,
     ) -> None:
         super().__init__()
         if image_size not in (8, 16, 32):
@@ -78,6 +84,7 @@ class DigitsDataModule(LightningDataModule):
         self.batch_size, self.val_batch_size = batch_size, val_batch_size
         self.seed, self.num_workers = seed, num_workers
         self.sample_shape = (1, image_size, image_size)
+        self.features, self.kid_subset_size = features, kid_subset_size
 
     def setup(self, stage: str) -> None:
         """Load the images and split them (idempotent)."""
@@ -103,3 +110,31 @@ class DigitsDataModule(LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The held-out split; ``predict`` generates as many samples as it holds."""
         return self.val_dataloader()
+
+    def val_metrics(self) -> dict[str, Metric]:
+        """Metrics the model updates with generated digits during validation (as many as the split holds).
+
+        ``distance``: FD and KID (:class:`~lightning_gan.metrics.FeatureDistance`) against the
+        training split; ``classes``: :class:`~lightning_gan.metrics.ClassCoverage` by the shipped
+        classifier (logged as ``val/fd``, ``val/kid``, ``val/kid_std``, ``val/classes``,
+        ``val/class_kl``, ``val/confidence``). None without a validation split.
+
+        Raises:
+            ValueError: If ``kid_subset_size`` exceeds the validation split.
+        """
+        # Imported here: the classifier's training code imports this module.
+        from lightning_gan.metrics import (
+            ClassCoverage,
+            DigitsFeatures,
+            FeatureDistance,
+            load_digits_classifier,
+        )
+
+        if self.n_val == 0:
+            return {}
+        self.setup("fit")
+        features = DigitsFeatures() if self.features is None else self.features
+        distance = FeatureDistance(
+            features, self.train_set.tensors[0], n_generated=self.n_val, kid_subset_size=self.kid_subset_size
+        )
+        return {"distance": distance, "classes": ClassCoverage(load_digits_classifier(), self.num_classes)}

@@ -50,3 +50,31 @@ def test_split_is_seeded_and_disjoint():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DigitsDataModule(**kwargs)
+
+
+def test_validation_reports_digits_fd_kid_and_class_coverage_without_checkpointing_them(tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from lightning_gan import GAN
+    from lightning_gan.nets import DCGANDiscriminator, DCGANGenerator
+    from tests.helpers import quiet_trainer
+
+    gan = GAN(
+        DCGANGenerator(latent_dim=8, image_size=8, channels=1, base_channels=8),
+        DCGANDiscriminator(image_size=8, channels=1, base_channels=8),
+        max_iterations=3,
+    )
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, filename="last")
+    trainer = quiet_trainer(enable_checkpointing=True, callbacks=[checkpoint])
+    trainer.fit(gan, DigitsDataModule(image_size=8, batch_size=32, kid_subset_size=50))
+    logged = trainer.callback_metrics
+    for key in ("val/fd", "val/kid", "val/kid_std", "val/classes", "val/class_kl", "val/confidence"):
+        assert torch.isfinite(logged[key]), key
+    assert logged["val/fd"] > 0 and 1 <= logged["val/classes"] <= 10
+    state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
+    assert not [key for key in state if key.startswith("val_metrics")]
+
+
+def test_kid_subset_larger_than_the_validation_split_is_rejected():
+    with pytest.raises(ValueError, match=r"kid_subset_size must be in \[2, .*180\], got 500"):
+        DigitsDataModule(kid_subset_size=500).val_metrics()

@@ -1,0 +1,38 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lightning_gan.metrics import ClassCoverage
+from lightning_gan.metrics.class_coverage import coverage_from_class_counts
+
+
+class Lookup(nn.Module):
+    """A 'classifier' whose logits are the first C input values."""
+
+    def forward(self, x):
+        return x.flatten(1)[:, :3]
+
+
+def test_closed_forms():
+    collapsed = coverage_from_class_counts(torch.tensor([0, 7, 0]), torch.tensor(7.0))
+    assert collapsed["classes"] == 1 and collapsed["class_kl"].item() == pytest.approx(math.log(3))
+    uniform = coverage_from_class_counts(torch.tensor([4, 4, 4]), torch.tensor(6.0))
+    assert uniform["classes"] == 3 and uniform["class_kl"].item() == pytest.approx(0.0)
+    assert uniform["confidence"].item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="at least one generated sample"):
+        coverage_from_class_counts(torch.zeros(3, dtype=torch.long), torch.tensor(0.0))
+
+
+def test_metric_classifies_and_accumulates():
+    metric = ClassCoverage(Lookup(), num_classes=3)
+    big = 20.0  # softmax ≈ one-hot: confidence ≈ 1
+    metric.update(torch.tensor([[big, 0, 0], [big, 0, 0]]))
+    metric.update(torch.tensor([[0, big, 0], [0.0, 0.0, 0.0]]))  # the last one: uniform, confidence 1/3
+    result = metric.compute()
+    assert result["classes"] == 2  # argmax of the all-zero row is class 0
+    p = torch.tensor([3 / 4, 1 / 4])
+    assert result["class_kl"].item() == pytest.approx((p * torch.log(3 * p)).sum().item())
+    assert result["confidence"].item() == pytest.approx((3 * 1.0 + 1 / 3) / 4, abs=1e-6)
+    assert metric.state_dict() == {}
