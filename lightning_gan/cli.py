@@ -81,6 +81,29 @@ def move_manual_optimization_options(config: Namespace) -> None:
         trainer.accumulate_grad_batches = 1
 
 
+#: The CLI's progress bar when the config names none: redrawn every 50 batches, not on every one
+#: (per-batch redraws cost about 8 % of a small GAN's training speed).
+PROGRESS_BAR = Namespace(
+    class_path="lightning.pytorch.callbacks.TQDMProgressBar",
+    init_args=Namespace(refresh_rate=50),
+)
+
+
+def add_default_progress_bar(config: Namespace) -> None:
+    """Append :data:`PROGRESS_BAR` to ``trainer.callbacks`` unless a progress bar is configured or off.
+
+    Args:
+        config: One subcommand's parsed config, changed in place.
+    """
+    trainer = config.trainer
+    if trainer.get("enable_progress_bar") is False:
+        return
+    callbacks = list(trainer.get("callbacks") or [])
+    if any("ProgressBar" in str(callback.get("class_path", "")) for callback in callbacks):
+        return
+    trainer.callbacks = [*callbacks, PROGRESS_BAR.clone()]
+
+
 class GANCLI(LightningCLI):
     """LightningCLI with the GAN (or a subclass) and any datamodule chosen by ``class_path``.
 
@@ -109,11 +132,13 @@ class GANCLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """Move the Trainer's clipping and accumulation options to the model.
+        """Move the Trainer's clipping and accumulation options to the model; default the progress bar.
 
-        See :func:`move_manual_optimization_options`.
+        See :func:`move_manual_optimization_options` and :func:`add_default_progress_bar`.
         """
-        move_manual_optimization_options(self.config[self.subcommand] if self.subcommand else self.config)
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        move_manual_optimization_options(config)
+        add_default_progress_bar(config)
 
 
 def main() -> None:

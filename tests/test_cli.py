@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -149,3 +150,20 @@ trainer: {limit_val_batches: 1, val_check_interval: 4, enable_progress_bar: fals
     assert g_opt.param_groups[0]["lr"] == pytest.approx(0.0002 * 4 / 8)  # halfway down the schedule
     assert d_opt.param_groups[0]["lr"] == pytest.approx(0.0002)  # no D schedule asked for
     wandb.finish()
+
+
+def test_cli_progress_bar_redraws_every_50_batches_unless_configured_or_off():
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    from lightning_gan.cli import GANCLI
+
+    base = ["--config", str(default_config())]
+    assert GANCLI(base, run=False).trainer.progress_bar_callback.refresh_rate == 50
+    assert (
+        GANCLI([*base, "--trainer.enable_progress_bar=false"], run=False).trainer.progress_bar_callback
+        is None
+    )
+    bar = {"class_path": "lightning.pytorch.callbacks.TQDMProgressBar", "init_args": {"refresh_rate": 7}}
+    own = [f"--trainer.callbacks+={json.dumps(bar)}"]
+    bars = [c for c in GANCLI([*base, *own], run=False).trainer.callbacks if isinstance(c, TQDMProgressBar)]
+    assert [bar.refresh_rate for bar in bars] == [7]

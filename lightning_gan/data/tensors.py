@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -22,7 +23,8 @@ class BatchedTensorDataset(TensorDataset):
         Returns:
             One ``(B, ...)`` tensor per stored tensor.
         """
-        return tuple(t[indices] for t in self.tensors)
+        index = torch.as_tensor(indices)  # one conversion, instead of one per tensor from a list
+        return tuple(t[index] for t in self.tensors)
 
 
 def keep_batch(batch: Sequence[Tensor]) -> tuple[Tensor, ...]:
