@@ -13,14 +13,12 @@ The last line summarises the first config: ``grid modes M/25 hq P% rkl R`` (mean
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from fit_runs import fit_config
 
 REPO = Path(__file__).resolve().parents[1]
 #: PacGAN Table 1: (modes, high-quality %, reverse KL) of the plain GAN and the best PacGAN.
@@ -28,38 +26,21 @@ PACGAN_TABLE = {
     "grid": {"GAN": (17.3, 94.8, 0.70), "PacGAN4": (24.8, 93.6, 0.04)},
     "ring": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07)},
 }
-SUMMARY = re.compile(
-    r"iteration (\d+): .*val/modes=([\d.]+) val/high_quality=([\d.]+) val/reverse_kl=([\d.e-]+)"
-)
 
 
 def run(config: Path, seed: int, threads: int) -> dict[str, float]:
     """Train one seed of one config in a fresh process; return its final validation figures.
 
-    Args:
-        config: YAML recipe.
-        seed: ``seed_everything`` value.
-        threads: Torch intra-op threads for the process.
-
     Returns:
         ``modes``, ``hq`` (%), ``rkl``, ``seconds`` and ``iteration``.
     """
-    env = os.environ | {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": str(threads)}
-    command = [sys.executable, "-m", "lightning_gan", "fit", "--config", str(config.resolve())]
-    command += [f"--seed_everything={seed}", "--trainer.enable_progress_bar=false"]
-    with tempfile.TemporaryDirectory() as scratch:
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
-    lines = SUMMARY.findall(done.stdout)
-    if done.returncode or not lines:
-        raise RuntimeError(f"{config.name} seed {seed} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    iteration, modes, hq, rkl = lines[-1]
+    values, seconds = fit_config(config, seed, threads)
+    print(f"  {config.name} seed {seed}: {values} in {seconds:.0f} s", file=sys.stderr)
     return {
-        "iteration": int(iteration),
-        "modes": float(modes),
-        "hq": 100 * float(hq),
-        "rkl": float(rkl),
+        "iteration": int(values["iteration"]),
+        "modes": values["modes"],
+        "hq": 100 * values["high_quality"],
+        "rkl": values["reverse_kl"],
         "seconds": seconds,
     }
 
