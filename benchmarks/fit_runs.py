@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,13 +13,16 @@ from pathlib import Path
 VALIDATION = re.compile(r"^iteration (\d+): (.*)$", re.M)
 
 
-def fit_config(config: Path, seed: int, threads: int) -> tuple[dict[str, float], float]:
+def fit_config(
+    config: Path, seed: int, threads: int, keep_grid: Path | None = None
+) -> tuple[dict[str, float], float]:
     """Train one config with one seed in a fresh process, exactly as ``lightning-gan fit`` would.
 
     Args:
         config: YAML recipe.
         seed: ``seed_everything`` value.
         threads: Torch intra-op threads for the process.
+        keep_grid: Copy the run's last sample grid (PNG) to this path.
 
     Returns:
         The last validation's values (``iteration`` and every ``val/*`` key without its prefix) and
@@ -34,6 +38,10 @@ def fit_config(config: Path, seed: int, threads: int) -> tuple[dict[str, float],
         start = time.perf_counter()
         done = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
+        grids = sorted(Path(scratch).glob("runs/lightning_gan/*/samples/iter_*.png"))
+        if keep_grid is not None and grids:
+            keep_grid.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(grids[-1], keep_grid)
     lines = VALIDATION.findall(done.stdout)
     if done.returncode or not lines:
         raise RuntimeError(f"{config.name} seed {seed} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
