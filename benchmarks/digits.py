@@ -8,6 +8,7 @@ floor row scores the held-out *real* digits the same way: what a perfect generat
 this sample size.
 
     python benchmarks/digits.py                    # all digits configs, 2 at a time
+    python benchmarks/digits.py --grids benchmarks/images   # also keep each run's last sample grid
     python benchmarks/digits.py --configs configs/dcgan_digits.yaml --jobs 1
 
 The last line reads ``digits best fd F (config) floor R``.
@@ -52,11 +53,13 @@ def main() -> None:
     parser.add_argument(
         "--jobs", type=int, default=2, help="processes at once (each gets cores/jobs threads)"
     )
+    parser.add_argument("--grids", type=Path, help="copy each run's last sample grid here as <config>.png")
     args = parser.parse_args()
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
 
     def one(config: Path) -> tuple[dict[str, float], float]:
-        values, seconds = fit_config(config, args.seed, threads)
+        keep = None if args.grids is None else args.grids / f"{config.stem}.png"
+        values, seconds = fit_config(config, args.seed, threads, keep_grid=keep)
         print(f"  {config.name}: {values} in {seconds:.0f} s", file=sys.stderr)
         return values, seconds
 
