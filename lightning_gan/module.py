@@ -62,6 +62,11 @@ class GAN(LightningModule):
     or their norm is logged; an update the scaler skips for inf/NaN gradients does not advance that
     network's schedule.
 
+    Non-finite values. An update whose gradients hold NaN or inf is skipped (its gradients are
+    dropped, so the optimizer leaves weights and state alone; under a ``GradScaler`` the scaler
+    skips it), counted in :attr:`skipped_steps` and logged as ``train/skipped_steps``; training goes
+    on, and stops with a ``FloatingPointError`` after ``max_consecutive_skips`` in a row of one network.
+
     Extension hooks (override in a subclass; the base class keeps toggling, backward, stepping,
     regularization, EMA and logging): :meth:`real_from_batch`, :meth:`sample_latent`,
     :meth:`labels_from_batch` and :meth:`sample_labels` (class conditioning, see
@@ -91,6 +96,8 @@ class GAN(LightningModule):
         gradient_clip_algorithm: ``"norm"`` (rescale so the global L2 norm is at most the value) or
             ``"value"`` (clamp each element to ``[-value, value]``).
         scheduler_interval: Step the schedules once per ``"iteration"`` or once per ``"epoch"``.
+        max_consecutive_skips: Stop with an error after this many updates of one network in a row
+            were skipped for non-finite gradients (see "Non-finite values" above).
 
     Raises:
         ValueError: If the generator has no integer ``latent_dim``, ``d_steps_per_g_step < 1``,
@@ -123,6 +130,7 @@ class GAN(LightningModule):
         d_gradient_clip_val: float | None = None,
         gradient_clip_algorithm: Literal["norm", "value"] = "norm",
         scheduler_interval: Literal["iteration", "epoch"] = "iteration",
+        max_consecutive_skips: int = 25,
     ) -> None:
         super().__init__()
         latent_dim = getattr(generator, "latent_dim", None)
@@ -148,6 +156,8 @@ class GAN(LightningModule):
             raise ValueError(
                 f"gradient_clip_algorithm must be 'norm' or 'value', got {gradient_clip_algorithm!r}"
             )
+        if max_consecutive_skips < 1:
+            raise ValueError(f"max_consecutive_skips must be >= 1, got {max_consecutive_skips}")
         if scheduler_interval not in ("iteration", "epoch"):
             raise ValueError(f"scheduler_interval must be 'iteration' or 'epoch', got {scheduler_interval!r}")
         with warnings.catch_warnings():
@@ -182,6 +192,10 @@ class GAN(LightningModule):
         }
         self.gradient_clip_algorithm = gradient_clip_algorithm
         self.scheduler_interval = scheduler_interval
+        self.max_consecutive_skips = max_consecutive_skips
+        # Updates skipped for non-finite gradients: in all (logged, checkpointed) and in a row per network.
+        self.skipped_steps = 0
+        self._consecutive_skips: dict[Network, int] = {"generator": 0, "discriminator": 0}
         # The iteration counter: generator updates done, D updates done in the current iteration and
         # batches accumulated into the current D update; samples G has been trained on (all ranks),
         # which sets the EMA ramp-up.
@@ -455,18 +469,48 @@ class GAN(LightningModule):
         """
         scaler = self._grad_scaler()
         scale_before = scaler.get_scale() if scaler is not None else 0.0
+        finite = scaler is not None or self._gradients_finite(optimizer)
+        if not finite:  # optimizers leave parameters without a gradient untouched: the step is a no-op
+            optimizer.zero_grad(set_to_none=True)
         self._stepping, self._record_grad_norm = network, record_grad_norm
         try:
             optimizer.step()
         finally:
             self._stepping, self._record_grad_norm = None, False
-        applied = scaler is None or scaler.get_scale() >= scale_before
+        applied = finite and (scaler is None or scaler.get_scale() >= scale_before)
         if applied:
+            self._consecutive_skips[network] = 0
             module = self.generator if network == "generator" else self.discriminator
             for regularizer in self.regularizers:  # changes to the stepped weights, e.g. weight clipping
                 if regularizer.network == network:
                     regularizer.after_step(module)
+        else:
+            self._count_skip(network)
         return applied
+
+    @staticmethod
+    def _gradients_finite(optimizer: LightningOptimizer) -> bool:
+        """Whether every gradient of ``optimizer`` is finite (one host sync: ``isfinite(‖g‖)``)."""
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        return not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads)))
+
+    def _count_skip(self, network: Network) -> None:
+        """Count an update skipped for non-finite gradients; stop after too many in a row for one network.
+
+        Raises:
+            FloatingPointError: After ``max_consecutive_skips`` skipped updates of ``network`` in a
+                row. Nothing is written on the way out, so the last checkpoint stays as it was.
+        """
+        self.skipped_steps += 1
+        self._consecutive_skips[network] += 1
+        if self._consecutive_skips[network] >= self.max_consecutive_skips:
+            raise FloatingPointError(
+                f"{self._consecutive_skips[network]} {network} updates in a row had non-finite (NaN/inf) "
+                f"gradients, the last at iteration {self.iteration}; training stops here and the last "
+                "checkpoint written is left as it was. Lower the learning rate, add clipping "
+                "(g_gradient_clip_val/d_gradient_clip_val) or a gradient penalty, check the data for "
+                f"NaN, or raise max_consecutive_skips (now {self.max_consecutive_skips})."
+            )
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Log the gradient norm (on logging iterations) and clip, on gradients already unscaled.
@@ -519,9 +563,10 @@ class GAN(LightningModule):
             self._counts[key] = self._counts.get(key, 0) + 1
 
     def _log_train_window(self) -> None:
-        """Log the window means and gradient norms as ``train/*`` at step :attr:`iteration`, then reset."""
+        """Log window means, gradient norms and skipped updates as ``train/*`` at :attr:`iteration`; reset."""
         metrics = {f"train/{key}": total / self._counts[key] for key, total in self._sums.items()}
         metrics.update({f"train/{key}": value for key, value in self._grad_norms.items()})
+        metrics["train/skipped_steps"] = torch.tensor(float(self.skipped_steps))  # in all, so far
         self._sums, self._counts, self._grad_norms = {}, {}, {}
         self.log_to_loggers(metrics, prog_bar=("train/d_loss", "train/g_loss"))
 
@@ -743,6 +788,7 @@ class GAN(LightningModule):
             "d_steps_in_iteration": self.d_steps_in_iteration,
             "micro_batch": self.micro_batch,
             "images_seen": self.images_seen,
+            "skipped_steps": self.skipped_steps,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -751,4 +797,5 @@ class GAN(LightningModule):
         self.iteration = counters.get("iteration", 0)
         self.d_steps_in_iteration = counters.get("d_steps_in_iteration", 0)
         self.micro_batch = counters.get("micro_batch", 0)
+        self.skipped_steps = counters.get("skipped_steps", 0)
         self.images_seen = counters.get("images_seen", 0)
