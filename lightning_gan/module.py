@@ -781,6 +781,26 @@ class GAN(LightningModule):
             return []
         return list(schedulers) if isinstance(schedulers, list) else [schedulers]
 
+    def _check_architecture(self, saved: Mapping[str, Tensor]) -> None:
+        """Raise one readable error when ``saved`` weights cannot be loaded into this model."""
+        mine = self.state_dict()
+        differences = [f"{key} missing from the checkpoint" for key in mine if key not in saved]
+        differences += [f"{key} not in this model" for key in saved if key not in mine]
+        differences += [
+            f"{key}: checkpoint {tuple(saved[key].shape)}, model {tuple(value.shape)}"
+            for key, value in mine.items()
+            if key in saved and saved[key].shape != value.shape
+        ]
+        if differences:
+            shown = "; ".join(differences[:5]) + (
+                f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
+            )
+            raise ValueError(
+                f"the checkpoint was written by another architecture than this {type(self).__name__} "
+                f"({len(differences)} differences: {shown}); build the model with the config it was "
+                "trained with"
+            )
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store the iteration counters beside the weights."""
         checkpoint["gan_counters"] = {
@@ -792,7 +812,13 @@ class GAN(LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Restore the iteration counters."""
+        """Check that the checkpoint fits this model, then restore the iteration counters.
+
+        Raises:
+            ValueError: If the checkpoint's weights have other names or shapes than this model's
+                (a checkpoint of another architecture), listing the first differences.
+        """
+        self._check_architecture(checkpoint.get("state_dict", {}))
         counters = checkpoint.get("gan_counters", {})
         self.iteration = counters.get("iteration", 0)
         self.d_steps_in_iteration = counters.get("d_steps_in_iteration", 0)

@@ -12,7 +12,27 @@ class BatchedTensorDataset(TensorDataset):
 
     ``DataLoader`` calls ``__getitems__`` with the sampler's index list, so a batch of ``B`` rows
     costs one gather instead of ``B`` item lookups and a stack.
+
+    Args:
+        *tensors: Tensors with the same first dimension (samples, labels, ...).
+
+    Raises:
+        ValueError: If a floating-point tensor holds NaN or inf, naming the first bad rows.
     """
+
+    def __init__(self, *tensors: Tensor) -> None:
+        super().__init__(*tensors)
+        for position, tensor in enumerate(tensors):
+            if tensor.is_floating_point():
+                bad_rows = (
+                    (~torch.isfinite(tensor.reshape(tensor.shape[0], -1))).any(dim=1).nonzero().flatten()
+                )
+                if bad_rows.numel():
+                    raise ValueError(
+                        f"the data holds non-finite values (NaN/inf): tensor {position} has "
+                        f"{bad_rows.numel()} bad rows of {tensor.shape[0]}, the first "
+                        f"{bad_rows[:5].tolist()}; a GAN trained on them would only produce NaN"
+                    )
 
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
         """Rows ``indices`` of every tensor.
