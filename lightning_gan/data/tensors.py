@@ -23,7 +23,7 @@ class BatchedTensorDataset(TensorDataset):
     def __init__(self, *tensors: Tensor) -> None:
         super().__init__(*tensors)
         for position, tensor in enumerate(tensors):
-            if tensor.is_floating_point():
+            if tensor.is_floating_point() and tensor.numel():
                 bad_rows = (
                     (~torch.isfinite(tensor.reshape(tensor.shape[0], -1))).any(dim=1).nonzero().flatten()
                 )
