@@ -110,12 +110,16 @@ def test_per_network_wrappers_match_find_unused_parameters_bitwise(tmp_path):
 
 
 @pytest.mark.slow
-def test_batchnorm_in_both_nets_keeps_ranks_equal(tmp_path):
+def test_batchnorm_in_both_nets_keeps_ranks_equal_and_digits_metrics_sync(tmp_path):
     # DCGAN nets: BatchNorm in G and D, D called separately on reals and fakes. Buffers are
     # averaged over ranks before validation and at the end, so running statistics agree too.
     ranks = train(tmp_path, "--net", "dcgan", "--ema", "--iterations", "6", "--val-every", "6")
     assert any("running_mean" in key for key in ranks[0]["state"])
     assert_equal_states(ranks[0]["state"], ranks[1]["state"])
+    # The digits FD/KID and class coverage were computed over both ranks' shards and agree.
+    last = ranks[0]["val"][-1]
+    assert {"val/fd", "val/kid", "val/classes", "val/class_kl"} <= last.keys()
+    assert ranks[0]["val"] == ranks[1]["val"] and last["val/fd"] > 0
 
 
 @pytest.mark.slow
