@@ -34,9 +34,10 @@ def broadcast_state(module: nn.Module, src: int = 0) -> None:
 def average_buffers(module: nn.Module) -> None:
     """Replace every floating-point buffer by its mean over ranks (BatchNorm running statistics).
 
-    DDP broadcasts rank 0's buffers before each forward through a wrapper, but every forward in
-    training mode then updates them with that rank's own batch, so ranks drift apart by one update.
-    Averaging, ``b ← (1/W) Σ_r b_r``, gives every rank the same statistics, estimated from all ranks.
+    Every forward in training mode updates them with that rank's own batch (the per-network
+    wrappers do not rebroadcast them; Lightning's whole-module wrapper does, but only before each
+    step), so ranks drift apart. Averaging, ``b ← (1/W) Σ_r b_r``, gives every rank the same
+    statistics, estimated from all ranks.
     """
     world_size = dist.get_world_size()
     with torch.no_grad():
