@@ -670,6 +670,16 @@ class GAN(LightningModule):
         """Average buffers over ranks, so every rank evaluates (and checkpoints) the same networks."""
         self._average_buffers()
 
+    def on_train_start(self) -> None:
+        """Give every rank its own random stream, so ranks draw different latents.
+
+        ``seed_everything`` seeds every rank alike, which would make each rank generate the same
+        fakes (a global batch with ``W`` copies of one fake batch). After the networks exist (DDP
+        keeps their weights equal), rank ``r`` reseeds with ``initial_seed + r``.
+        """
+        if self.trainer.world_size > 1:
+            torch.manual_seed(torch.initial_seed() + self.trainer.global_rank)
+
     def on_train_end(self) -> None:
         """Average buffers over ranks, so the trained networks are the same on every rank."""
         self._average_buffers()

@@ -1,10 +1,14 @@
 """Fréchet and kernel distances between generated samples and a fixed reference set."""
 
+import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
+
+#: Seed of KID's subset draws.
+KID_SEED = 1234
 
 
 class FeatureDistance(Metric):
@@ -81,8 +85,15 @@ class FeatureDistance(Metric):
         self.kid.update(generated, real=False)
 
     def compute(self) -> dict[str, Tensor]:
-        """``fd``, ``kid`` and ``kid_std`` (over subsets), float64."""
-        kid_mean, kid_std = self.kid.compute()
+        """``fd``, ``kid`` and ``kid_std`` (over subsets), float64.
+
+        KID's random subsets are drawn from a fixed seed inside a forked CPU random state: every rank
+        picks the same subsets (so all ranks report the same value), and training's random stream is
+        left as it was.
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(KID_SEED)
+            kid_mean, kid_std = self.kid.compute()
         return {"fd": self.fid.compute(), "kid": kid_mean, "kid_std": kid_std}
 
     def reset(self) -> None:

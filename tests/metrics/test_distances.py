@@ -62,3 +62,17 @@ def test_reference_statistics_are_computed_once_and_kept_across_resets():
 def test_kid_subset_size_is_checked_early():
     with pytest.raises(ValueError, match=r"kid_subset_size must be in \[2, .*= \[2, 50\], got 100"):
         FeatureDistance(identity_features(2), torch.randn(300, 2), n_generated=50, kid_subset_size=100)
+
+
+def test_kid_subsets_are_reproducible_and_leave_the_random_stream_alone():
+    reference = torch.randn(300, 2)
+    torch.manual_seed(7)
+    expected_stream = torch.rand(3)
+    values = []
+    for _ in range(2):
+        metric = FeatureDistance(identity_features(2), reference, n_generated=100, kid_subset_size=50)
+        metric.update(reference[:100] + 0.5)
+        torch.manual_seed(7)
+        values.append(metric.compute()["kid"])
+        assert torch.equal(torch.rand(3), expected_stream)  # compute drew nothing from the global stream
+    assert torch.equal(values[0], values[1])

@@ -37,8 +37,10 @@ class Recorder(GAN):
         self.rows: list[torch.Tensor] = []
         self.val_records: list[dict[str, float]] = []
         self.syncs = {"generator": 0, "discriminator": 0}
+        self.first_latents: torch.Tensor | None = None
 
     def on_train_start(self) -> None:
+        super().on_train_start()
         # Count gradient all-reduces per network (one bucket each for these small nets).
         for network, wrapper in self.ddp_wrappers.items():
             wrapper.register_comm_hook(network, self.counting_allreduce)
@@ -53,7 +55,10 @@ class Recorder(GAN):
 
     def sample_latent(self, n: int) -> torch.Tensor:
         if not self.global_noise:
-            return super().sample_latent(n)
+            z = super().sample_latent(n)
+            if self._training_network is not None and self.first_latents is None:
+                self.first_latents = z.clone()
+            return z
         world, rank = self.trainer.world_size, self.trainer.global_rank
         generator = torch.Generator().manual_seed(self.noise_calls)
         self.noise_calls += 1
@@ -138,6 +143,7 @@ def main() -> None:
             "rows": torch.cat(gan.rows),
             "val": gan.val_records,
             "syncs": gan.syncs,
+            "first_latents": gan.first_latents,
             "world_size": trainer.world_size,
             "strategy": type(trainer.strategy).__name__,
         },
