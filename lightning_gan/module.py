@@ -210,6 +210,7 @@ class GAN(LightningModule):
         self._training_network: Network | None = None
         self._stepping: Network | None = None
         self._record_grad_norm = False
+        self._gradients_finite = True  # set by on_before_optimizer_step for the update in progress
         self._d_applied = False  # whether any D update of the iteration in progress was applied
         self._sums: dict[str, Tensor] = {}
         self._counts: dict[str, int] = {}
@@ -469,15 +470,12 @@ class GAN(LightningModule):
         """
         scaler = self._grad_scaler()
         scale_before = scaler.get_scale() if scaler is not None else 0.0
-        finite = scaler is not None or self._gradients_finite(optimizer)
-        if not finite:  # optimizers leave parameters without a gradient untouched: the step is a no-op
-            optimizer.zero_grad(set_to_none=True)
-        self._stepping, self._record_grad_norm = network, record_grad_norm
+        self._stepping, self._record_grad_norm, self._gradients_finite = network, record_grad_norm, True
         try:
             optimizer.step()
         finally:
             self._stepping, self._record_grad_norm = None, False
-        applied = finite and (scaler is None or scaler.get_scale() >= scale_before)
+        applied = self._gradients_finite and (scaler is None or scaler.get_scale() >= scale_before)
         if applied:
             self._consecutive_skips[network] = 0
             module = self.generator if network == "generator" else self.discriminator
@@ -487,12 +485,6 @@ class GAN(LightningModule):
         else:
             self._count_skip(network)
         return applied
-
-    @staticmethod
-    def _gradients_finite(optimizer: LightningOptimizer) -> bool:
-        """Whether every gradient of ``optimizer`` is finite (one host sync: ``isfinite(‖g‖)``)."""
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        return not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads)))
 
     def _count_skip(self, network: Network) -> None:
         """Count an update skipped for non-finite gradients; stop after too many in a row for one network.
@@ -513,17 +505,26 @@ class GAN(LightningModule):
             )
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
-        """Log the gradient norm (on logging iterations) and clip, on gradients already unscaled.
+        """Take the gradient norm, drop non-finite gradients, and clip, on gradients already unscaled.
 
         Lightning calls this inside ``optimizer.step()``, after the ``GradScaler`` has unscaled the
-        gradients. Subclasses that override it must call ``super().on_before_optimizer_step``.
+        gradients. One norm serves both the log (on logging iterations) and the finiteness check:
+        without a ``GradScaler`` (which skips such steps itself), NaN/inf gradients are set to
+        ``None``, and optimizers leave parameters without a gradient (and their state) untouched.
+        Subclasses that override it must call ``super().on_before_optimizer_step``.
         """
         network = self._stepping
         if network is None:
             return
-        if self._record_grad_norm:
-            key = "grad_norm_g" if network == "generator" else "grad_norm_d"
-            self._grad_norms[key] = self._gradient_norm(optimizer)
+        check_finite = self._grad_scaler() is None
+        if self._record_grad_norm or check_finite:
+            norm = self._gradient_norm(optimizer)
+            if self._record_grad_norm:
+                self._grad_norms["grad_norm_g" if network == "generator" else "grad_norm_d"] = norm
+            if check_finite and not torch.isfinite(norm):  # one host sync per update
+                optimizer.zero_grad(set_to_none=True)
+                self._gradients_finite = False
+                return
         clip_val = self.gradient_clip_val[network]
         if clip_val is not None:
             self.clip_gradients(

@@ -63,8 +63,9 @@ def input_gradients(discriminate: Scorer, x: Tensor) -> Tensor:
     # Each logit depends only on its own inputs, so ∇ Σᵢ D(x)ᵢ gives every per-output gradient at once
     # (exactly so without batch-coupling layers: BatchNorm in training mode adds cross terms).
     scale = getattr(discriminate, "grad_scale", 1.0)
+    # The sum in float32: Σ D · s would overflow float16 (max 65504) for large batches or scales.
     (scaled,) = torch.autograd.grad(logits.float().sum() * scale, x, create_graph=True)
-    return (scaled.float() / scale).reshape(logits.shape[0], -1)
+    return (scaled / scale).reshape(logits.shape[0], -1)
 
 
 class Regularizer:
