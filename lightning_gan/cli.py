@@ -104,6 +104,63 @@ def add_default_progress_bar(config: Namespace) -> None:
     trainer.callbacks = [*callbacks, PROGRESS_BAR.clone()]
 
 
+#: Loggers whose run folder is ``<save_dir>/<name>/<version>`` and whose ``version`` argument names it.
+FOLDER_LOGGERS = {"WandbLogger": "project", "TensorBoardLogger": "name", "CSVLogger": "name"}
+
+
+def _logger_folder(logger: Namespace) -> tuple[Path, str] | None:
+    """``(<save_dir>/<name>, version)`` of a configured W&B, TensorBoard or CSV logger; ``None`` otherwise."""
+    kind = str(logger.get("class_path", "")).rsplit(".", 1)[-1]
+    if kind not in FOLDER_LOGGERS:
+        return None
+    args = logger.get("init_args") or Namespace()
+    name = args.get(FOLDER_LOGGERS[kind]) or "lightning_logs"
+    save_dir = args.get("save_dir") or args.get("dir") or "."
+    version = args.get("version") or args.get("id")
+    return Path(save_dir) / str(name), version
+
+
+def resume_run(config: Namespace) -> None:
+    """Make ``--ckpt_path`` resume the run it came from: its file, its logger run, unpickled hparams.
+
+    - ``ckpt_path=last`` becomes the newest ``checkpoints/last*.ckpt`` of any run under the
+      logger's ``<save_dir>/<name>/`` (Lightning alone would look only in a new run's folder).
+    - A checkpoint inside ``<save_dir>/<name>/<run>/checkpoints/`` sets the logger's ``version``
+      to ``<run>``, so W&B continues the same run id (``resume="allow"``) and new checkpoints,
+      samples and the config land in the same folder.
+    - ``weights_only`` defaults to ``False``: the checkpoint's hyperparameters hold the networks as
+      Python objects (what lets ``GAN.load_from_checkpoint(path)`` rebuild them), which only
+      unpickling restores; resume only from checkpoints you trust.
+
+    Args:
+        config: One subcommand's parsed config, changed in place.
+    """
+    if "weights_only" in config and config.weights_only is None:
+        config.weights_only = False
+    ckpt_path = config.get("ckpt_path")
+    logger = config.trainer.get("logger")
+    folder = _logger_folder(logger) if isinstance(logger, Namespace) else None
+    if ckpt_path is None or folder is None:
+        return
+    runs, version = folder
+    if ckpt_path == "last":
+        if version is not None:
+            return  # Lightning finds last.ckpt in that run's own folder
+        found = sorted(runs.glob("*/checkpoints/last*.ckpt"), key=lambda path: path.stat().st_mtime)
+        if not found:
+            return  # Lightning warns that there is no checkpoint and starts afresh
+        config.ckpt_path = ckpt_path = str(found[-1])
+    path = Path(ckpt_path)
+    if path.parent.name == "checkpoints" and path.parent.parent.parent.resolve() == runs.resolve():
+        run = path.parent.parent.name
+        if version is not None and version != run:
+            raise ValueError(
+                f"ckpt_path {ckpt_path} belongs to run {run!r} but the logger is set to version {version!r}; "
+                "drop the logger's version/id to continue that run, or give a checkpoint of the run named"
+            )
+        logger.init_args.version = run
+
+
 class GANCLI(LightningCLI):
     """LightningCLI with the GAN (or a subclass) and any datamodule chosen by ``class_path``.
 
@@ -132,13 +189,15 @@ class GANCLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """Move the Trainer's clipping and accumulation options to the model; default the progress bar.
+        """Move clipping/accumulation to the model, default the progress bar, point a resume at its run.
 
-        See :func:`move_manual_optimization_options` and :func:`add_default_progress_bar`.
+        See :func:`move_manual_optimization_options`, :func:`add_default_progress_bar` and
+        :func:`resume_run`.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         move_manual_optimization_options(config)
         add_default_progress_bar(config)
+        resume_run(config)
 
 
 def main() -> None:

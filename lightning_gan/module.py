@@ -1,6 +1,7 @@
 """The GAN LightningModule: Algorithm 1 of Goodfellow et al. (2014) with manual optimization."""
 
 import copy
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -11,16 +12,22 @@ import torch
 import torch.distributed as dist
 from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.strategies import DeepSpeedStrategy, FSDPStrategy, ModelParallelStrategy
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torchmetrics import MeanMetric
 
+from lightning_gan.checkpoint_io import AtomicCheckpointIO
+from lightning_gan.data.resumable import ResumableLoader
 from lightning_gan.distributed import GANDDPStrategy, average_buffers, is_plain_ddp
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Network, Regularizer, ScaledScorer
+from lightning_gan.rng import rng_states, set_rng_states
+from lightning_gan.wandb_resume import last_logged_step
 
 OptimizerCallable = Callable[[Iterable], Optimizer]
 LRSchedulerCallable = Callable[[Optimizer], LRScheduler]
@@ -215,6 +222,14 @@ class GAN(LightningModule):
         self._sums: dict[str, Tensor] = {}
         self._counts: dict[str, int] = {}
         self._grad_norms: dict[str, Tensor] = {}
+        # Per-rank state (random streams, partial D update) to put back when a resumed fit starts;
+        # training's random streams while evaluation draws from its own.
+        self._rank_states_to_restore: list[dict[str, Any]] | None = None
+        self._outer_rng: dict[str, Any] | None = None
+        self.evaluation_seed: int | None = None
+        #: The last iteration the loggers hold from before this fit resumed (``-1``: none); values up
+        #: to it are not logged again (an exact resume recomputes the very same ones).
+        self.logged_before_resume = -1
         self.val_d_real, self.val_d_fake = MeanMetric(), MeanMetric()
         self.val_metrics = nn.ModuleDict()
 
@@ -590,8 +605,9 @@ class GAN(LightningModule):
                 values are rank 0's own, as with Lightning's default ``self.log``.
         """
         values = {key: float(value) for key, value in metrics.items()}
-        for logger in self.loggers:
-            logger.log_metrics(values, step=self.iteration)
+        if self.iteration > self.logged_before_resume:  # not already in the loggers before a resume
+            for logger in self.loggers:
+                logger.log_metrics(values, step=self.iteration)
         shown = set(prog_bar)
         for key, value in values.items():
             self.log(key, value, logger=False, prog_bar=key in shown, sync_dist=synced)
@@ -615,6 +631,8 @@ class GAN(LightningModule):
                 "by hand; use strategy='ddp' (one DDP wrapper per network) or "
                 "'ddp_find_unused_parameters_true'"
             )
+        if type(strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default writer
+            strategy.checkpoint_io = AtomicCheckpointIO()
         if is_plain_ddp(strategy):
             # Same object and state; only configure_ddp/teardown change (per-network wrappers).
             strategy.__class__ = GANDDPStrategy
@@ -668,18 +686,74 @@ class GAN(LightningModule):
             average_buffers(self)
 
     def on_validation_epoch_start(self) -> None:
-        """Average buffers over ranks, so every rank evaluates (and checkpoints) the same networks."""
+        """Average buffers over ranks; switch to the evaluation random stream.
+
+        Every rank then evaluates (and checkpoints) the same networks. Evaluation draws its latents
+        from a stream seeded with ``seed + rank`` (the same latents at every validation), and
+        training's streams are put back in :meth:`on_validation_epoch_end`: how often and whether
+        one validates (sanity check included) never changes the training run.
+        """
         self._average_buffers()
+        self._enter_evaluation_stream()
+
+    def on_test_epoch_start(self) -> None:
+        """Draw test latents from the evaluation stream (see :meth:`on_validation_epoch_start`)."""
+        self._enter_evaluation_stream()
+
+    def _enter_evaluation_stream(self) -> None:
+        if self.evaluation_seed is None:  # the run's seed, kept in checkpoints for resumed runs
+            self.evaluation_seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+        self._outer_rng = rng_states()
+        torch.manual_seed(self.evaluation_seed + self.trainer.global_rank)
+
+    def _leave_evaluation_stream(self) -> None:
+        if self._outer_rng is not None:
+            set_rng_states(self._outer_rng)
+            self._outer_rng = None
 
     def on_train_start(self) -> None:
-        """Give every rank its own random stream, so ranks draw different latents.
+        """Give every rank its own random stream, or on a resumed fit put back the saved streams.
 
         ``seed_everything`` seeds every rank alike, which would make each rank generate the same
         fakes (a global batch with ``W`` copies of one fake batch). After the networks exist (DDP
-        keeps their weights equal), rank ``r`` reseeds with ``initial_seed + r``.
+        keeps their weights equal), rank ``r`` reseeds with ``initial_seed + r``. When resuming,
+        every rank instead gets back the torch/CUDA/NumPy/Python streams it had when the checkpoint
+        was written, so the run continues with the random numbers it would have drawn.
         """
-        if self.trainer.world_size > 1:
-            torch.manual_seed(torch.initial_seed() + self.trainer.global_rank)
+        saved, self._rank_states_to_restore = self._rank_states_to_restore, None
+        if self.trainer.ckpt_path is None:  # weights loaded for a new fit, not a resumed one
+            saved = None
+        elif self.trainer.is_global_zero:
+            wandb = [last_logged_step(lg) for lg in self.loggers if isinstance(lg, WandbLogger)]
+            self.logged_before_resume = max(wandb, default=-1)
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        if saved is not None and len(saved) == world:
+            self._restore_rank_state(saved[rank])
+            return
+        if saved is not None:
+            warnings.warn(
+                f"the checkpoint holds the random streams of {len(saved)} processes but this run has "
+                f"{world}; the streams are reseeded, so training continues but not bit for bit",
+                stacklevel=2,
+            )
+        if world > 1:
+            torch.manual_seed(torch.initial_seed() + rank)
+
+    def _restore_rank_state(self, state: Mapping[str, Any]) -> None:
+        """Put back this rank's random streams, and its D gradients and batches if saved mid-update."""
+        set_rng_states(state["rng"])
+        if "d_grads" in state:
+            for parameter, grad in zip(self.discriminator.parameters(), state["d_grads"], strict=True):
+                parameter.grad = None if grad is None else grad.to(parameter.device)
+            self._micro_batches = [
+                self.transfer_batch_to_device(b, self.device, 0) for b in state["micro_batches"]
+            ]
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
+        """Tell a resumable training loader that this batch was used (its checkpointed position)."""
+        loader = self.trainer.train_dataloader
+        if isinstance(loader, ResumableLoader):
+            loader.consumed_batch()
 
     def on_train_end(self) -> None:
         """Average buffers over ranks, so the trained networks are the same on every rank."""
@@ -687,9 +761,11 @@ class GAN(LightningModule):
 
     def on_validation_epoch_end(self) -> None:  # noqa: D102
         self._evaluation_epoch_end("val")
+        self._leave_evaluation_stream()
 
     def on_test_epoch_end(self) -> None:  # noqa: D102
         self._evaluation_epoch_end("test")
+        self._leave_evaluation_stream()
 
     # ------------------------------------------------------------------ sampling and checks
 
@@ -813,14 +889,33 @@ class GAN(LightningModule):
             )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Store the iteration counters beside the weights."""
+        """Store the iteration counters, the logging window in progress and every rank's random streams.
+
+        Runs on every rank (Lightning assembles the checkpoint everywhere and rank 0 writes it), so
+        the streams are gathered: ``checkpoint["rng_states"][r]`` is rank ``r``'s.
+        """
         checkpoint["gan_counters"] = {
             "iteration": self.iteration,
             "d_steps_in_iteration": self.d_steps_in_iteration,
             "micro_batch": self.micro_batch,
             "images_seen": self.images_seen,
             "skipped_steps": self.skipped_steps,
+            "window_sums": dict(self._sums),
+            "window_counts": dict(self._counts),
+            "consecutive_skips": dict(self._consecutive_skips),
+            "d_applied": self._d_applied,
+            "evaluation_seed": self.evaluation_seed,
         }
+        own: dict[str, Any] = {"rng": rng_states() if self._outer_rng is None else self._outer_rng}
+        if self.micro_batch:  # mid-way through an accumulated D update: this rank's gradients and batches
+            own["d_grads"] = [p.grad for p in self.discriminator.parameters()]
+            own["micro_batches"] = list(self._micro_batches)
+        if dist.is_available() and dist.is_initialized() and self.trainer.world_size > 1:
+            gathered: list[Any] = [None] * self.trainer.world_size
+            dist.all_gather_object(gathered, own)
+            checkpoint["rank_states"] = gathered
+        else:
+            checkpoint["rank_states"] = [own]
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Check that the checkpoint fits this model, then restore the iteration counters.
@@ -836,3 +931,9 @@ class GAN(LightningModule):
         self.micro_batch = counters.get("micro_batch", 0)
         self.skipped_steps = counters.get("skipped_steps", 0)
         self.images_seen = counters.get("images_seen", 0)
+        self._sums = dict(counters.get("window_sums", {}))
+        self._counts = dict(counters.get("window_counts", {}))
+        self._consecutive_skips.update(counters.get("consecutive_skips", {}))
+        self._d_applied = counters.get("d_applied", False)
+        self.evaluation_seed = counters.get("evaluation_seed")
+        self._rank_states_to_restore = checkpoint.get("rank_states")

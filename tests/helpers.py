@@ -1,10 +1,12 @@
 """Small, fast building blocks shared by the tests."""
 
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
-from lightning import Trainer
+from lightning import Callback, Trainer
 from torch import nn
 
 from lightning_gan import GAN
@@ -56,3 +58,17 @@ def inspect_wandb_run(run_dir: Path) -> dict:
         timeout=120,
     )
     return json.loads(inspected.stdout)
+
+
+class SigkillAt(Callback):
+    """SIGKILL this very process after iteration ``iteration``, once (a ``marker`` file remembers)."""
+
+    def __init__(self, iteration: int, marker: str = "killed") -> None:
+        self.iteration, self.marker = iteration, Path(marker)
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: GAN, outputs: object, batch: object, batch_idx: int
+    ) -> None:
+        if pl_module.iteration == self.iteration and not self.marker.exists():
+            self.marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)

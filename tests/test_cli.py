@@ -8,9 +8,10 @@ import pytest
 import torch
 import wandb
 import yaml
+from jsonargparse import Namespace
 
 from lightning_gan import GAN
-from lightning_gan.cli import default_config, with_default_config
+from lightning_gan.cli import default_config, resume_run, with_default_config
 from tests.helpers import inspect_wandb_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,3 +168,44 @@ def test_cli_progress_bar_redraws_every_50_batches_unless_configured_or_off():
     own = [f"--trainer.callbacks+={json.dumps(bar)}"]
     bars = [c for c in GANCLI([*base, *own], run=False).trainer.callbacks if isinstance(c, TQDMProgressBar)]
     assert [bar.refresh_rate for bar in bars] == [7]
+
+
+def resume_config(tmp_path: Path, ckpt_path: str | None, **logger_args) -> Namespace:
+    defaults = {"project": "gan", "save_dir": str(tmp_path / "runs"), "version": None, "id": None}
+    args = Namespace(**(defaults | logger_args))
+    logger = Namespace(class_path="lightning.pytorch.loggers.WandbLogger", init_args=args)
+    return Namespace(ckpt_path=ckpt_path, weights_only=None, trainer=Namespace(logger=logger))
+
+
+def test_ckpt_path_last_resumes_the_newest_run_under_the_logger_folder_in_that_run(tmp_path):
+    for run, age in (("old1", 100), ("new2", 10)):
+        checkpoint = tmp_path / "runs" / "gan" / run / "checkpoints" / "last.ckpt"
+        checkpoint.parent.mkdir(parents=True)
+        checkpoint.touch()
+        os.utime(checkpoint, (1e9 - age, 1e9 - age))
+    config = resume_config(tmp_path, "last")
+    resume_run(config)
+    assert config.ckpt_path == str(tmp_path / "runs" / "gan" / "new2" / "checkpoints" / "last.ckpt")
+    assert config.trainer.logger.init_args.version == "new2"  # W&B resumes that run id
+    assert config.weights_only is False  # the hyperparameters hold the networks as objects
+
+    named = resume_config(tmp_path, str(tmp_path / "runs" / "gan" / "old1" / "checkpoints" / "last.ckpt"))
+    resume_run(named)
+    assert named.trainer.logger.init_args.version == "old1"
+
+    clash = resume_config(tmp_path, named.ckpt_path, id="other")
+    with pytest.raises(ValueError, match="belongs to run 'old1' but the logger is set to version 'other'"):
+        resume_run(clash)
+
+
+def test_without_a_checkpoint_or_outside_a_run_folder_nothing_changes_but_weights_only(tmp_path):
+    fresh = resume_config(tmp_path, "last")  # no run yet: Lightning warns and starts afresh
+    resume_run(fresh)
+    assert fresh.ckpt_path == "last" and fresh.trainer.logger.init_args.version is None
+    elsewhere = resume_config(tmp_path, str(tmp_path / "model.ckpt"))
+    resume_run(elsewhere)
+    assert elsewhere.trainer.logger.init_args.version is None
+    explicit = resume_config(tmp_path, None)
+    explicit.weights_only = True
+    resume_run(explicit)
+    assert explicit.weights_only is True

@@ -10,6 +10,7 @@ from PIL import Image
 
 from lightning_gan.callbacks.run_dir import run_dir
 from lightning_gan.images import make_grid, scatter_image, to_uint8
+from lightning_gan.rng import seeded_fork
 
 
 class SampleGrid(Callback):
@@ -41,8 +42,7 @@ class SampleGrid(Callback):
     def fixed_noise(self, pl_module: LightningModule) -> torch.Tensor:
         """The fixed latent batch, drawn on first use from ``seed`` (independent of the global RNG)."""
         if self.noise is None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
+            with seeded_fork(self.seed, pl_module.device):
                 self.noise = pl_module.sample_latent(self.n_samples).cpu()
         return self.noise.to(pl_module.device)
 
@@ -77,6 +77,8 @@ class SampleGrid(Callback):
         folder.mkdir(parents=True, exist_ok=True)
         self.last_path = folder / f"iter_{step:07d}.png"
         Image.fromarray(picture).save(self.last_path)
+        if step <= getattr(pl_module, "logged_before_resume", -1):  # the loggers have it from before a resume
+            return
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(self.key, [picture], step=step)

@@ -10,7 +10,8 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
-from lightning_gan.data.tensors import BatchedTensorDataset, tensor_loader
+from lightning_gan.data.resumable import training_loader
+from lightning_gan.data.tensors import BatchedTensorDataset, keep_batch, tensor_loader
 
 
 def digits_tensors(image_size: int = 8) -> tuple[Tensor, Tensor]:
@@ -96,8 +97,9 @@ class DigitsDataModule(LightningDataModule):
         self.train_set = BatchedTensorDataset(images[train], labels[train])
         self.val_set = BatchedTensorDataset(images[val], labels[val])
 
-    def train_dataloader(self) -> DataLoader:  # noqa: D102
-        return tensor_loader(self.train_set, self.batch_size, True, True, self.num_workers)
+    def train_dataloader(self) -> DataLoader:
+        """The training split, shuffled per epoch and resumable mid-epoch (this rank's shard under DDP)."""
+        return training_loader(self.train_set, self.batch_size, self.trainer, self.num_workers, keep_batch)
 
     def val_dataloader(self) -> DataLoader:
         """The held-out split."""

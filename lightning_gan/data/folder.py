@@ -11,6 +11,8 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_gan.data.resumable import training_loader
+
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
@@ -166,22 +168,19 @@ class ImageFolderDataModule(LightningDataModule):
         self.train_set = ImageFolderDataset(train, self.image_size, self.channels)
         self.val_set = ImageFolderDataset([paths[i] for i in order[:n_val]], self.image_size, self.channels)
 
-    def _loader(self, dataset: Dataset, batch_size: int, train: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=train,
-            drop_last=train,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:  # noqa: D102
-        return self._loader(self.train_set, self.batch_size, True)
+    def train_dataloader(self) -> DataLoader:
+        """The training split, shuffled per epoch and resumable mid-epoch (this rank's shard under DDP)."""
+        return training_loader(self.train_set, self.batch_size, self.trainer, self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        """The held-out split."""
-        return self._loader(self.val_set, self.val_batch_size, False)
+        """The held-out split (in order; its own generator, so it never draws from the global stream)."""
+        return DataLoader(
+            self.val_set,
+            batch_size=self.val_batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(0),
+        )
 
     def test_dataloader(self) -> DataLoader:
         """The held-out split again: ``lightning-gan test`` reports the validation measures as ``test/*``."""

@@ -8,7 +8,8 @@ from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from lightning_gan.data.tensors import BatchedTensorDataset, tensor_loader
+from lightning_gan.data.resumable import training_loader
+from lightning_gan.data.tensors import BatchedTensorDataset, keep_batch, tensor_loader
 from lightning_gan.metrics.mode_coverage import ModeCoverage
 
 # PacGAN's protocol: ring = 8 modes on the unit circle, σ 0.01; grid = 5×5 at {-4,-2,0,2,4}², σ 0.05.
@@ -124,8 +125,9 @@ class GaussianMixtureDataModule(LightningDataModule):
             self.train_set = BatchedTensorDataset(*self.draw(self.n_samples, self.seed))
             self.val_set = BatchedTensorDataset(*self.draw(self.n_val_samples, self.seed + 1))
 
-    def train_dataloader(self) -> DataLoader:  # noqa: D102
-        return tensor_loader(self.train_set, self.batch_size, True, True, self.num_workers)
+    def train_dataloader(self) -> DataLoader:
+        """The training split, shuffled per epoch and resumable mid-epoch (this rank's shard under DDP)."""
+        return training_loader(self.train_set, self.batch_size, self.trainer, self.num_workers, keep_batch)
 
     def val_dataloader(self) -> DataLoader:
         """The held-out split."""

@@ -57,7 +57,8 @@ def tensor_loader(
 ) -> DataLoader:
     """A ``DataLoader`` over in-memory tensors that yields ``(x, y)`` tuples.
 
-    Lightning swaps the sampler for a ``DistributedSampler`` under DDP as usual.
+    Lightning swaps the sampler for a ``DistributedSampler`` under DDP as usual. The loader's own
+    generator seeds shuffling and workers, so iterating it never draws from the global random stream.
     """
     return DataLoader(
         dataset,
@@ -67,4 +68,5 @@ def tensor_loader(
         num_workers=num_workers,
         collate_fn=keep_batch,
         persistent_workers=num_workers > 0,
+        generator=torch.Generator().manual_seed(0),
     )

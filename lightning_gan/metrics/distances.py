@@ -1,11 +1,12 @@
 """Fréchet and kernel distances between generated samples and a fixed reference set."""
 
-import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
+
+from lightning_gan.rng import seeded_fork
 
 #: Seed of KID's subset draws.
 KID_SEED = 1234
@@ -87,12 +88,11 @@ class FeatureDistance(Metric):
     def compute(self) -> dict[str, Tensor]:
         """``fd``, ``kid`` and ``kid_std`` (over subsets), float64.
 
-        KID's random subsets are drawn from a fixed seed inside a forked CPU random state: every rank
+        KID's random subsets are drawn from a fixed seed inside a forked random state: every rank
         picks the same subsets (so all ranks report the same value), and training's random stream is
         left as it was.
         """
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(KID_SEED)
+        with seeded_fork(KID_SEED, self.device):
             kid_mean, kid_std = self.kid.compute()
         return {"fd": self.fid.compute(), "kid": kid_mean, "kid_std": kid_std}
 

@@ -1,0 +1,48 @@
+"""How far a resumed W&B run's history already got, so a resumed fit never logs an iteration twice."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from lightning.pytorch.loggers import WandbLogger
+
+#: The x-axis Lightning's WandbLogger writes beside every logged row (the GAN puts iterations there).
+STEP_KEY = "trainer/global_step"
+
+
+def last_logged_step(logger: WandbLogger) -> int:
+    """The largest ``trainer/global_step`` the W&B run behind ``logger`` already holds (``-1``: none).
+
+    A run killed at iteration ``K`` resumes from its last checkpoint at ``C < K`` under the same run
+    id; W&B already holds rows up to ``K`` (minus whatever it had not written when killed). Online,
+    W&B gives a resumed run its summary back, whose ``trainer/global_step`` is the last row's. An
+    offline run writes each session to ``<dir>/wandb/offline-run-<time>-<id>/``, so those folders'
+    transaction logs are read (``wandb leet inspect --json``).
+
+    Args:
+        logger: The resumed run's logger.
+
+    Returns:
+        The last iteration W&B holds, or ``-1``.
+    """
+    run = logger.experiment
+    summary_step = run.summary.get(STEP_KEY)
+    if summary_step is not None:
+        return int(summary_step)
+    if not run.offline:
+        return -1
+    wandb_dir = Path(run.dir).parents[1]  # <dir>/wandb/offline-run-<time>-<id>/files
+    steps = [-1]
+    for segment in sorted(wandb_dir.glob(f"offline-run-*-{run.id}")):
+        records = subprocess.run(
+            [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(segment)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout
+        for line in records.splitlines():
+            record = json.loads(line)
+            if record.get("type") == "history" and STEP_KEY in record["history"]["item"]:
+                steps.append(int(record["history"]["item"][STEP_KEY]))
+    return max(steps)
