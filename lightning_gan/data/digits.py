@@ -119,7 +119,7 @@ class DigitsDataModule(LightningDataModule):
         ``distance``: FD and KID (:class:`~lightning_gan.metrics.FeatureDistance`) against the
         training split; ``classes``: :class:`~lightning_gan.metrics.ClassCoverage` by the shipped
         classifier (logged as ``val/fd``, ``val/kid``, ``val/kid_std``, ``val/classes``,
-        ``val/class_kl``, ``val/confidence``). None without a validation split.
+        ``val/class_kl``, ``val/confidence``, ``val/inception_score``). None without a validation split.
 
         Raises:
             ValueError: If ``kid_subset_size`` exceeds the validation split.

@@ -68,9 +68,19 @@ def test_validation_reports_digits_fd_kid_and_class_coverage_without_checkpointi
     trainer = quiet_trainer(enable_checkpointing=True, callbacks=[checkpoint])
     trainer.fit(gan, DigitsDataModule(image_size=8, batch_size=32, kid_subset_size=50))
     logged = trainer.callback_metrics
-    for key in ("val/fd", "val/kid", "val/kid_std", "val/classes", "val/class_kl", "val/confidence"):
+    keys = (
+        "val/fd",
+        "val/kid",
+        "val/kid_std",
+        "val/classes",
+        "val/class_kl",
+        "val/confidence",
+        "val/inception_score",
+    )
+    for key in keys:
         assert torch.isfinite(logged[key]), key
     assert logged["val/fd"] > 0 and 1 <= logged["val/classes"] <= 10
+    assert 1 - 1e-9 <= logged["val/inception_score"] <= 10
     state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
     assert not [key for key in state if key.startswith("val_metrics")]
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from lightning_gan.metrics import ClassCoverage
-from lightning_gan.metrics.class_coverage import coverage_from_class_counts
+from lightning_gan.metrics.class_coverage import coverage_from_class_counts, inception_score
 
 
 class Lookup(nn.Module):
@@ -36,3 +36,32 @@ def test_metric_classifies_and_accumulates():
     assert result["class_kl"].item() == pytest.approx((p * torch.log(3 * p)).sum().item())
     assert result["confidence"].item() == pytest.approx((3 * 1.0 + 1 / 3) / 4, abs=1e-6)
     assert metric.state_dict() == {}
+
+
+def test_inception_score_closed_forms():
+    C = 4
+    spread = torch.eye(C).repeat(5, 1)  # confident predictions spread evenly: IS = C
+    assert inception_score(
+        spread.sum(0), torch.special.xlogy(spread, spread).sum(), 20
+    ).item() == pytest.approx(C)
+    same = torch.eye(C)[[2] * 8]  # every sample the same confident class: IS = 1
+    assert inception_score(same.sum(0), torch.special.xlogy(same, same).sum(), 8).item() == pytest.approx(1.0)
+    unsure = torch.full((6, C), 1 / C)  # uniform predictions: IS = 1
+    assert inception_score(unsure.sum(0), (unsure * unsure.log()).sum(), 6).item() == pytest.approx(1.0)
+    # Against the definition exp(mean_x KL(p(y|x) || p(y))) on random predictions.
+    p = torch.rand(50, C, dtype=torch.float64).softmax(1)
+    marginal = p.mean(0)
+    reference = torch.exp((p * (p.log() - marginal.log())).sum(1).mean())
+    assert inception_score(p.sum(0), (p * p.log()).sum(), 50).item() == pytest.approx(
+        reference.item(), rel=1e-12
+    )
+
+
+def test_metric_reports_the_inception_score_of_what_it_classified():
+    metric = ClassCoverage(Lookup(), num_classes=3)
+    logits = torch.randn(30, 3, dtype=torch.float64)
+    metric.update(logits[:10])
+    metric.update(logits[10:])
+    p = logits.softmax(1)
+    reference = torch.exp((p * (p.log() - p.mean(0).log())).sum(1).mean())
+    assert metric.compute()["inception_score"].item() == pytest.approx(reference.item(), rel=1e-9)
