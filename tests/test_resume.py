@@ -65,12 +65,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def fit(folder: Path, *extra: str) -> subprocess.Popen:
-    env = os.environ | {
-        "WANDB_MODE": "offline",
-        "WANDB_SILENT": "true",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": str(REPO),
-    }
+    # Each run gets its own W&B service, as from a shell: WANDB_SERVICE (set once this test process has
+    # used W&B) would attach it to ours, which would keep the killed run's id registered ("in use").
+    env = {key: value for key, value in os.environ.items() if key != "WANDB_SERVICE"}
+    env |= {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "lightning_gan", "fit", "--config", "config.yaml", *extra]
     return subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
