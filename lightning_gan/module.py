@@ -721,6 +721,7 @@ class GAN(LightningModule):
         was written, so the run continues with the random numbers it would have drawn.
         """
         saved, self._rank_states_to_restore = self._rank_states_to_restore, None
+        self.logged_before_resume = -1
         if self.trainer.ckpt_path is None:  # weights loaded for a new fit, not a resumed one
             saved = None
         elif self.trainer.is_global_zero:
@@ -750,7 +751,11 @@ class GAN(LightningModule):
             ]
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
-        """Tell a resumable training loader that this batch was used (its checkpointed position)."""
+        """Tell a resumable training loader that this batch was used (its checkpointed position).
+
+        Subclasses that override it must call ``super().on_train_batch_start``, or a resumed fit
+        restarts its epoch from the first batch.
+        """
         loader = self.trainer.train_dataloader
         if isinstance(loader, ResumableLoader):
             loader.consumed_batch()
@@ -892,7 +897,8 @@ class GAN(LightningModule):
         """Store the iteration counters, the logging window in progress and every rank's random streams.
 
         Runs on every rank (Lightning assembles the checkpoint everywhere and rank 0 writes it), so
-        the streams are gathered: ``checkpoint["rng_states"][r]`` is rank ``r``'s.
+        the per-rank state is gathered: ``checkpoint["rank_states"][r]`` is rank ``r``'s random
+        streams (and, mid-way through an accumulated D update, its D gradients and kept batches).
         """
         checkpoint["gan_counters"] = {
             "iteration": self.iteration,

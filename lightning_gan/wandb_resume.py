@@ -18,7 +18,8 @@ def last_logged_step(logger: WandbLogger) -> int:
     id; W&B already holds rows up to ``K`` (minus whatever it had not written when killed). Online,
     W&B gives a resumed run its summary back, whose ``trainer/global_step`` is the last row's. An
     offline run writes each session to ``<dir>/wandb/offline-run-<time>-<id>/``, so those folders'
-    transaction logs are read (``wandb leet inspect --json``).
+    transaction logs are read (``wandb leet inspect --json``; a W&B without that command reads as
+    ``-1``, so iterations after the checkpoint are logged again rather than lost).
 
     Args:
         logger: The resumed run's logger.
@@ -42,6 +43,8 @@ def last_logged_step(logger: WandbLogger) -> int:
             timeout=300,
         ).stdout
         for line in records.splitlines():
+            if not line.startswith("{"):  # anything but a record (a warning, say)
+                continue
             record = json.loads(line)
             if record.get("type") == "history" and STEP_KEY in record["history"]["item"]:
                 steps.append(int(record["history"]["item"][STEP_KEY]))
