@@ -172,3 +172,21 @@ def test_cli_ddp_run_writes_one_wandb_run_and_one_image_per_grid(tmp_path):
         "iter_0000020.png",
         "iter_0000040.png",
     ]
+
+
+@pytest.mark.slow
+def test_two_process_resume_mid_accumulation_is_bitwise_exact(tmp_path):
+    options = ["--iterations", "16", "--accumulate", "2", "--ema", "--r1-every", "2"]
+    straight = train(tmp_path / "straight", *options, "--save-at", "6")
+    checkpoint = torch.load(tmp_path / "straight" / "mid.ckpt", weights_only=False)
+    assert checkpoint["gan_counters"]["iteration"] == 6 and checkpoint["gan_counters"]["micro_batch"] == 1
+    ranks = checkpoint["rank_states"]
+    assert len(ranks) == 2 and not torch.equal(ranks[0]["rng"]["torch"], ranks[1]["rng"]["torch"])
+    assert not torch.equal(ranks[0]["d_grads"][0], ranks[1]["d_grads"][0])  # each rank's own partial sum
+    resumed = train(tmp_path / "resumed", *options, "--resume", str(tmp_path / "straight" / "mid.ckpt"))
+    for rank in (0, 1):
+        assert_equal_states(straight[rank]["state"], resumed[rank]["state"])
+    # The resumed ranks read exactly the rows the uninterrupted ranks read after the checkpoint.
+    for rank in (0, 1):
+        rows = resumed[rank]["rows"]
+        assert torch.equal(straight[rank]["rows"][-len(rows) :], rows)

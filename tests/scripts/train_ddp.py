@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 import torch
-from lightning import Trainer, seed_everything
+from lightning import Callback, Trainer, seed_everything
 from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
 from torch.utils.data import DataLoader, DistributedSampler
 
@@ -20,6 +20,20 @@ from lightning_gan.data.tensors import keep_batch, tensor_loader
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from lightning_gan.regularizers import R1Penalty
+
+
+class SaveAt(Callback):
+    """Every rank calls ``trainer.save_checkpoint`` (rank 0 writes) once ``iteration`` iterations are
+    done and, with N-batch accumulation, N - 1 batches of the next D update are in (mid-update)."""
+
+    def __init__(self, iteration: int, path: Path) -> None:
+        self.iteration, self.path, self.done = iteration, path, False
+
+    def on_train_batch_end(self, trainer: Trainer, gan: GAN, *_: object) -> None:
+        mid_update = gan.micro_batch == gan.accumulate_grad_batches - 1
+        if gan.iteration == self.iteration and mid_update and not self.done:
+            trainer.save_checkpoint(self.path)
+            self.done = True
 
 
 class Recorder(GAN):
@@ -97,6 +111,8 @@ def main() -> None:
     parser.add_argument("--global-noise", action="store_true")
     parser.add_argument("--sequential", action="store_true", help="no shuffling (for 1 vs W processes)")
     parser.add_argument("--val-every", type=int, default=0, help="validate every n batches (0: never)")
+    parser.add_argument("--save-at", type=int, default=0, help="checkpoint at this iteration's last batch")
+    parser.add_argument("--resume", type=Path, default=None, help="resume the fit from this checkpoint")
     args = parser.parse_args()
 
     seed_everything(0)
@@ -134,8 +150,9 @@ def main() -> None:
         check_val_every_n_epoch=None if args.val_every else 1,
         log_every_n_steps=4,
         use_distributed_sampler=not args.sequential,
+        callbacks=[SaveAt(args.save_at, args.out / "mid.ckpt")] if args.save_at else None,
     )
-    trainer.fit(gan, data)
+    trainer.fit(gan, data, ckpt_path=args.resume, weights_only=False)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
