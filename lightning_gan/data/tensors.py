@@ -1,5 +1,6 @@
 """Fast batching of in-memory tensors."""
 
+import os
 from collections.abc import Sequence
 
 import torch
@@ -58,7 +59,9 @@ def tensor_loader(
     """A ``DataLoader`` over in-memory tensors that yields ``(x, y)`` tuples.
 
     Lightning swaps the sampler for a ``DistributedSampler`` under DDP as usual. The loader's own
-    generator seeds shuffling and workers, so iterating it never draws from the global random stream.
+    generator, seeded with the run's seed (``PL_GLOBAL_SEED``), seeds shuffling and workers, so
+    iterating it never draws from the global random stream. Training loaders that must resume
+    mid-epoch use :func:`~lightning_gan.data.resumable.training_loader` instead.
     """
     return DataLoader(
         dataset,
@@ -68,5 +71,5 @@ def tensor_loader(
         num_workers=num_workers,
         collate_fn=keep_batch,
         persistent_workers=num_workers > 0,
-        generator=torch.Generator().manual_seed(0),
+        generator=torch.Generator().manual_seed(int(os.environ.get("PL_GLOBAL_SEED", 0))),
     )
