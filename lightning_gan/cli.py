@@ -108,7 +108,7 @@ def add_default_progress_bar(config: Namespace) -> None:
 FOLDER_LOGGERS = {"WandbLogger": "project", "TensorBoardLogger": "name", "CSVLogger": "name"}
 
 
-def _logger_folder(logger: Namespace) -> tuple[Path, str] | None:
+def _logger_folder(logger: Namespace) -> tuple[Path, str | None] | None:
     """``(<save_dir>/<name>, version)`` of a configured W&B, TensorBoard or CSV logger; ``None`` otherwise."""
     kind = str(logger.get("class_path", "")).rsplit(".", 1)[-1]
     if kind not in FOLDER_LOGGERS:
