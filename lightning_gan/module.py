@@ -24,6 +24,7 @@ from lightning_gan.checkpoint_io import AtomicCheckpointIO
 from lightning_gan.data.resumable import ResumableLoader
 from lightning_gan.distributed import GANDDPStrategy, average_buffers, is_plain_ddp
 from lightning_gan.ema import GeneratorEMA
+from lightning_gan.hot_path import all_finite, plain_backward_suffices
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Network, Regularizer, ScaledScorer
 from lightning_gan.rng import rng_states, set_rng_states
@@ -215,6 +216,7 @@ class GAN(LightningModule):
         # Per-network DDP wrappers set by GANDDPStrategy: the network being trained runs through its own.
         self.ddp_wrappers: dict[Network, nn.Module] = {}
         self._training_network: Network | None = None
+        self._plain_backward = False  # set per fit in on_train_start
         self._stepping: Network | None = None
         self._record_grad_norm = False
         self._gradients_finite = True  # set by on_before_optimizer_step for the update in progress
@@ -381,7 +383,7 @@ class GAN(LightningModule):
             penalties = self._penalties("discriminator", d_update, real, fake, labels)
             if self.micro_batch == 0:
                 opt_d.zero_grad(set_to_none=True)
-            self.manual_backward((d_out["d_loss"] + self._weighted_sum(penalties)) / n_acc)
+            self._backward((d_out["d_loss"] + self._weighted_sum(penalties)) / n_acc)
         self._accumulate(d_out | penalties)
         if not last_micro_batch:
             self.micro_batch += 1
@@ -402,7 +404,7 @@ class GAN(LightningModule):
                     fake = self.generate(self.sample_latent(real.shape[0]), labels)
                     g_out = self.generator_loss(fake, micro_batch)
                     penalties = self._penalties("generator", self.iteration, real, fake, labels)
-                    self.manual_backward((g_out["g_loss"] + self._weighted_sum(penalties)) / n_acc)
+                    self._backward((g_out["g_loss"] + self._weighted_sum(penalties)) / n_acc)
                 self._accumulate(g_out | penalties)
         g_applied = self._optimizer_step(opt_g, "generator", logging_now)
         self.d_steps_in_iteration = 0
@@ -416,6 +418,16 @@ class GAN(LightningModule):
             self._log_train_window()
         if self.max_iterations is not None and self.iteration >= self.max_iterations:
             self.trainer.should_stop = True
+
+    def _backward(self, loss: Tensor) -> None:
+        """``manual_backward(loss)``, or ``loss.backward()`` where that is the same computation.
+
+        Which one is decided per fit in :meth:`on_train_start` (see :mod:`~lightning_gan.hot_path`).
+        """
+        if self._plain_backward:
+            loss.backward()
+        else:
+            self.manual_backward(loss)
 
     @contextmanager
     def _phase(self, network: Network, sync: bool) -> Iterator[None]:
@@ -523,32 +535,40 @@ class GAN(LightningModule):
         """Take the gradient norm, drop non-finite gradients, and clip, on gradients already unscaled.
 
         Lightning calls this inside ``optimizer.step()``, after the ``GradScaler`` has unscaled the
-        gradients. One norm serves both the log (on logging iterations) and the finiteness check:
-        without a ``GradScaler`` (which skips such steps itself), NaN/inf gradients are set to
-        ``None``, and optimizers leave parameters without a gradient (and their state) untouched.
+        gradients. On logging iterations one norm serves both the log and the finiteness check, on
+        the others a fused inf/NaN scan (:func:`~lightning_gan.hot_path.all_finite`) does. Without a
+        ``GradScaler`` (which skips such steps itself), NaN/inf gradients are set to ``None``, and
+        optimizers leave parameters without a gradient (and their state) untouched.
         Subclasses that override it must call ``super().on_before_optimizer_step``.
         """
         network = self._stepping
         if network is None:
             return
         check_finite = self._grad_scaler() is None
-        if self._record_grad_norm or check_finite:
+        if self._record_grad_norm:
             norm = self._gradient_norm(optimizer)
-            if self._record_grad_norm:
-                self._grad_norms["grad_norm_g" if network == "generator" else "grad_norm_d"] = norm
-            if check_finite and not torch.isfinite(norm):  # one host sync per update
-                optimizer.zero_grad(set_to_none=True)
-                self._gradients_finite = False
-                return
+            self._grad_norms["grad_norm_g" if network == "generator" else "grad_norm_d"] = norm
+            finite = not check_finite or bool(torch.isfinite(norm))
+        else:
+            finite = not check_finite or all_finite(self._gradients(optimizer))
+        if not finite:  # one host sync per update
+            optimizer.zero_grad(set_to_none=True)
+            self._gradients_finite = False
+            return
         clip_val = self.gradient_clip_val[network]
         if clip_val is not None:
             self.clip_gradients(
                 optimizer, gradient_clip_val=clip_val, gradient_clip_algorithm=self.gradient_clip_algorithm
             )
 
+    @staticmethod
+    def _gradients(optimizer: Optimizer) -> list[Tensor]:
+        """The gradients the optimizer would apply (parameters without one are left out)."""
+        return [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+
     def _gradient_norm(self, optimizer: Optimizer) -> Tensor:
         """Global L2 norm of the optimizer's gradients, ``sqrt(Σ_p ‖∇p‖²)``."""
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        grads = self._gradients(optimizer)
         return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
 
     def _step_schedulers(self, applied: Mapping[Network, bool]) -> None:
@@ -718,8 +738,10 @@ class GAN(LightningModule):
         fakes (a global batch with ``W`` copies of one fake batch). After the networks exist (DDP
         keeps their weights equal), rank ``r`` reseeds with ``initial_seed + r``. When resuming,
         every rank instead gets back the torch/CUDA/NumPy/Python streams it had when the checkpoint
-        was written, so the run continues with the random numbers it would have drawn.
+        was written, so the run continues with the random numbers it would have drawn. Also decides
+        whether backward may skip Lightning's dispatch (:func:`.hot_path.plain_backward_suffices`).
         """
+        self._plain_backward = plain_backward_suffices(self)
         saved, self._rank_states_to_restore = self._rank_states_to_restore, None
         self.logged_before_resume = -1
         if self.trainer.ckpt_path is None:  # weights loaded for a new fit, not a resumed one
