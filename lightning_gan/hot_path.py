@@ -1,48 +1,93 @@
 """Cheaper equivalents of per-update work, used only where they give the same result.
 
-Two things run on every GAN update and cost more than they need to on small networks:
+Three things run on every GAN update and cost more than they need to on small networks:
 
 - Lightning's ``manual_backward`` dispatch (strategy → precision plugin → ``on_before_backward`` and
   ``on_after_backward`` on every callback and the module, each under a profiler context) around a
   plain ``loss.backward()``. :func:`plain_backward_suffices` tells when that dispatch only calls
   hooks nobody overrides, so ``loss.backward()`` is the same computation.
+- ``LightningOptimizer.step()``'s dispatch (strategy → precision plugin → a closure wrapper that
+  calls ``on_before_optimizer_step`` on every callback and then on the module). Where no callback
+  overrides that hook (:func:`plain_step_suffices`), :func:`plain_step` keeps Lightning's step
+  counting, calls the module's hook and steps the torch optimizer.
 - The non-finite gradient check. A global gradient norm (grouping, one norm per tensor, a stack, a
   final norm) is more than a yes/no needs; :func:`all_finite` uses the fused kernel that PyTorch's
   ``GradScaler`` runs to look for inf/NaN gradients.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from lightning import Callback, LightningModule
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor
+from torch.optim import Optimizer
 
 #: The hooks that Lightning's backward dispatch calls around ``loss.backward()``.
 BACKWARD_HOOKS = ("on_before_backward", "on_after_backward")
 
 
-def plain_backward_suffices(module: LightningModule) -> bool:
-    """Whether ``loss.backward()`` does all that ``module.manual_backward(loss)`` would do in this fit.
-
-    True only on one device at plain 32-bit precision (no loss scaling, no DDP reducer to prepare),
-    with no profiler recording hook times, and when neither the module (``backward`` included) nor
-    any callback overrides a backward hook.
-
-    Args:
-        module: A LightningModule attached to a running ``Trainer``.
-    """
+def _plain_setting(module: LightningModule) -> bool:
+    """One device at plain 32-bit precision (no loss scaling, no DDP reducer) and no profiler timing hooks."""
     trainer = module.trainer
     return (
         type(trainer.strategy) is SingleDeviceStrategy
         and type(trainer.precision_plugin) is Precision
         and isinstance(trainer.profiler, PassThroughProfiler)
-        and not any(is_overridden(hook, module, LightningModule) for hook in (*BACKWARD_HOOKS, "backward"))
-        and not any(is_overridden(hook, cb, Callback) for cb in trainer.callbacks for hook in BACKWARD_HOOKS)
     )
+
+
+def _callbacks_override(module: LightningModule, hooks: Iterable[str]) -> bool:
+    return any(is_overridden(hook, cb, Callback) for cb in module.trainer.callbacks for hook in hooks)
+
+
+def plain_backward_suffices(module: LightningModule) -> bool:
+    """Whether ``loss.backward()`` does all that ``module.manual_backward(loss)`` would do in this fit.
+
+    True in a plain setting (one device, 32-bit precision, no profiler) when neither the module
+    (``backward`` included) nor any callback overrides a backward hook.
+
+    Args:
+        module: A LightningModule attached to a running ``Trainer``.
+    """
+    return (
+        _plain_setting(module)
+        and not any(is_overridden(hook, module, LightningModule) for hook in (*BACKWARD_HOOKS, "backward"))
+        and not _callbacks_override(module, BACKWARD_HOOKS)
+    )
+
+
+def plain_step_suffices(module: LightningModule) -> bool:
+    """Whether :func:`plain_step` does all that ``LightningOptimizer.step()`` would do in this fit.
+
+    True in a plain setting when no callback overrides ``on_before_optimizer_step`` (the module's
+    own hook, overridden or not, is called by :func:`plain_step`).
+
+    Args:
+        module: A LightningModule attached to a running ``Trainer``.
+    """
+    return _plain_setting(module) and not _callbacks_override(module, ("on_before_optimizer_step",))
+
+
+def plain_step(optimizer: LightningOptimizer, before_step: Callable[[Optimizer], None]) -> None:
+    """``optimizer.step()`` for manual optimization, without the strategy and closure dispatch.
+
+    Lightning's loop installs ``_on_before_step``/``_on_after_step`` on each ``LightningOptimizer``
+    to count optimizer steps (``trainer.global_step``); they run here as they would in ``step()``.
+
+    Args:
+        optimizer: The ``LightningOptimizer`` to step (from ``self.optimizers()``).
+        before_step: The module's ``on_before_optimizer_step``, called with the torch optimizer
+            after the gradients are complete and before they are applied.
+    """
+    optimizer._on_before_step()
+    before_step(optimizer.optimizer)
+    optimizer.optimizer.step()
+    optimizer._on_after_step()
 
 
 def all_finite(tensors: Iterable[Tensor]) -> bool:

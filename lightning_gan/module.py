@@ -24,7 +24,7 @@ from lightning_gan.checkpoint_io import AtomicCheckpointIO
 from lightning_gan.data.resumable import ResumableLoader
 from lightning_gan.distributed import GANDDPStrategy, average_buffers, is_plain_ddp
 from lightning_gan.ema import GeneratorEMA
-from lightning_gan.hot_path import all_finite, plain_backward_suffices
+from lightning_gan.hot_path import all_finite, plain_backward_suffices, plain_step, plain_step_suffices
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Network, Regularizer, ScaledScorer
 from lightning_gan.rng import rng_states, set_rng_states
@@ -216,7 +216,7 @@ class GAN(LightningModule):
         # Per-network DDP wrappers set by GANDDPStrategy: the network being trained runs through its own.
         self.ddp_wrappers: dict[Network, nn.Module] = {}
         self._training_network: Network | None = None
-        self._plain_backward = False  # set per fit in on_train_start
+        self._plain_backward = self._plain_step = False  # set per fit in on_train_start
         self._stepping: Network | None = None
         self._record_grad_norm = False
         self._gradients_finite = True  # set by on_before_optimizer_step for the update in progress
@@ -499,7 +499,10 @@ class GAN(LightningModule):
         scale_before = scaler.get_scale() if scaler is not None else 0.0
         self._stepping, self._record_grad_norm, self._gradients_finite = network, record_grad_norm, True
         try:
-            optimizer.step()
+            if self._plain_step:
+                plain_step(optimizer, self.on_before_optimizer_step)
+            else:
+                optimizer.step()
         finally:
             self._stepping, self._record_grad_norm = None, False
         applied = self._gradients_finite and (scaler is None or scaler.get_scale() >= scale_before)
@@ -534,11 +537,12 @@ class GAN(LightningModule):
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Take the gradient norm, drop non-finite gradients, and clip, on gradients already unscaled.
 
-        Lightning calls this inside ``optimizer.step()``, after the ``GradScaler`` has unscaled the
-        gradients. On logging iterations one norm serves both the log and the finiteness check, on
-        the others a fused inf/NaN scan (:func:`~lightning_gan.hot_path.all_finite`) does. Without a
-        ``GradScaler`` (which skips such steps itself), NaN/inf gradients are set to ``None``, and
-        optimizers leave parameters without a gradient (and their state) untouched.
+        Called inside ``optimizer.step()`` (by Lightning, or by :func:`.hot_path.plain_step`), after
+        the ``GradScaler`` has unscaled the gradients. On logging iterations one norm serves both the
+        log and the finiteness check, on the others a fused inf/NaN scan
+        (:func:`~lightning_gan.hot_path.all_finite`) does. Without a ``GradScaler`` (which skips such
+        steps itself), NaN/inf gradients are set to ``None``, and optimizers leave parameters without
+        a gradient (and their state) untouched.
         Subclasses that override it must call ``super().on_before_optimizer_step``.
         """
         network = self._stepping
@@ -739,9 +743,10 @@ class GAN(LightningModule):
         keeps their weights equal), rank ``r`` reseeds with ``initial_seed + r``. When resuming,
         every rank instead gets back the torch/CUDA/NumPy/Python streams it had when the checkpoint
         was written, so the run continues with the random numbers it would have drawn. Also decides
-        whether backward may skip Lightning's dispatch (:func:`.hot_path.plain_backward_suffices`).
+        whether backward and optimizer steps may skip Lightning's dispatch (:mod:`.hot_path`).
         """
         self._plain_backward = plain_backward_suffices(self)
+        self._plain_step = plain_step_suffices(self)
         saved, self._rank_states_to_restore = self._rank_states_to_restore, None
         self.logged_before_resume = -1
         if self.trainer.ckpt_path is None:  # weights loaded for a new fit, not a resumed one

@@ -3,6 +3,7 @@
 import pytest
 import torch
 from lightning import Callback, LightningModule
+from lightning.pytorch.core.optimizer import LightningOptimizer
 
 from lightning_gan import GAN
 from lightning_gan.hot_path import all_finite
@@ -34,11 +35,11 @@ def test_all_finite_on_sparse_and_empty_input():
     assert all_finite([])
 
 
-class BackwardCounter(Callback):
-    """Counts Lightning's backward hooks; overriding them makes the fit use ``manual_backward``."""
+class HookCounter(Callback):
+    """Counts Lightning's backward and step hooks; overriding them makes the fit use Lightning's dispatch."""
 
     def __init__(self) -> None:
-        self.before = self.after = 0
+        self.before = self.after = self.steps = 0
 
     def on_before_backward(self, trainer, pl_module, loss) -> None:  # noqa: D102
         self.before += 1
@@ -46,39 +47,60 @@ class BackwardCounter(Callback):
     def on_after_backward(self, trainer, pl_module) -> None:  # noqa: D102
         self.after += 1
 
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:  # noqa: D102
+        self.steps += 1
+
+
+def count_calls(monkeypatch, cls, name):
+    calls = []
+    original = getattr(cls, name)
+
+    def counting(self, *args, **kwargs):
+        calls.append(name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, counting)
+    return calls
+
 
 @pytest.fixture
 def manual_backward_calls(monkeypatch):
-    calls = []
-    original = LightningModule.manual_backward
+    return count_calls(monkeypatch, LightningModule, "manual_backward")
 
-    def counting(self, loss, *args, **kwargs):
-        calls.append(float(loss.detach()))
-        return original(self, loss, *args, **kwargs)
 
-    monkeypatch.setattr(LightningModule, "manual_backward", counting)
-    return calls
+@pytest.fixture
+def step_calls(monkeypatch):
+    return count_calls(monkeypatch, LightningOptimizer, "step")
 
 
 def fit(callbacks=(), cls=GAN, **trainer_kwargs):
     torch.manual_seed(0)
     gan = tiny_gan(cls, d_steps_per_g_step=2, max_iterations=6)
-    quiet_trainer(limit_val_batches=0, log_every_n_steps=4, callbacks=list(callbacks), **trainer_kwargs).fit(
-        gan, tiny_mixture()
+    trainer = quiet_trainer(
+        limit_val_batches=0, log_every_n_steps=4, callbacks=list(callbacks), **trainer_kwargs
     )
+    trainer.fit(gan, tiny_mixture())
     return gan
 
 
-def test_plain_backward_is_bitwise_equal_to_lightnings_dispatch(manual_backward_calls):
+def test_plain_backward_and_step_are_bitwise_equal_to_lightnings_dispatch(manual_backward_calls, step_calls):
     plain = fit()
-    assert manual_backward_calls == []  # nothing overrides a backward hook: loss.backward() directly
-    counter = BackwardCounter()
+    # Nothing overrides a backward or step hook: loss.backward() and plain_step directly.
+    assert manual_backward_calls == step_calls == []
+    counter = HookCounter()
     dispatched = fit([counter])
-    # 6 iterations of k = 2 D updates and 1 G update: 18 backward passes through Lightning, hooks called.
+    # 6 iterations of k = 2 D updates and 1 G update: 18 backward passes and 18 steps through
+    # Lightning, every hook called; the step counter agrees either way.
     assert len(manual_backward_calls) == counter.before == counter.after == 18
+    assert len(step_calls) == counter.steps == 18
+    assert plain.trainer.global_step == dispatched.trainer.global_step == 18
+    assert plain.skipped_steps == dispatched.skipped_steps == 0
     for name in ("generator", "discriminator"):
         a, b = snapshot(getattr(plain, name)), snapshot(getattr(dispatched, name))
         assert all(torch.equal(a[k], b[k]) for k in a)
+    for opt_a, opt_b in zip(plain.trainer.optimizers, dispatched.trainer.optimizers, strict=True):
+        for state_a, state_b in zip(opt_a.state.values(), opt_b.state.values(), strict=True):
+            assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
 
 
 class HookedGAN(GAN):
@@ -88,12 +110,30 @@ class HookedGAN(GAN):
         self.after_backward = getattr(self, "after_backward", 0) + 1
 
 
-def test_module_backward_hook_keeps_lightnings_dispatch(manual_backward_calls):
+def test_module_backward_hook_keeps_lightnings_dispatch(manual_backward_calls, step_calls):
     gan = fit(cls=HookedGAN)
     assert gan.after_backward == len(manual_backward_calls) == 18
+    assert step_calls == []  # the module's own step hook is called by plain_step
+
+
+class StepHookGAN(GAN):
+    """A subclass's ``on_before_optimizer_step`` runs on the plain step too, before the update."""
+
+    def on_before_optimizer_step(self, optimizer) -> None:  # noqa: D102
+        super().on_before_optimizer_step(optimizer)
+        self.grads_seen = getattr(self, "grads_seen", 0) + all(
+            p.grad is not None for group in optimizer.param_groups for p in group["params"]
+        )
+
+
+def test_module_step_hook_runs_on_the_plain_step(step_calls):
+    gan = fit(cls=StepHookGAN)
+    assert step_calls == [] and gan.grads_seen == 18 and gan.trainer.global_step == 18
 
 
 @pytest.mark.parametrize("trainer_kwargs", [{"precision": "bf16-mixed"}, {"profiler": "simple"}])
-def test_other_precision_or_a_profiler_keeps_lightnings_dispatch(manual_backward_calls, trainer_kwargs):
+def test_other_precision_or_a_profiler_keeps_lightnings_dispatch(
+    manual_backward_calls, step_calls, trainer_kwargs
+):
     fit(**trainer_kwargs)
-    assert len(manual_backward_calls) == 18
+    assert len(manual_backward_calls) == len(step_calls) == 18
