@@ -95,8 +95,9 @@ def all_finite(tensors: Iterable[Tensor]) -> bool:
 
     ``torch._amp_foreach_non_finite_check_and_unscale_`` is the kernel ``GradScaler`` uses to detect
     inf/NaN gradients. It multiplies each tensor by the inverse scale in place; with an inverse
-    scale of 1 that leaves every value as it was (x · 1 = x) and only sets ``found_inf`` to 1 if any
-    value is inf or NaN.
+    scale of 1 that leaves every value as it was (x · 1 = x exactly; only under
+    ``torch.set_flush_denormal(True)`` do denormals become 0, as in any arithmetic) and sets
+    ``found_inf`` to 1 if any value is inf or NaN.
 
     Args:
         tensors: Dense or sparse tensors of any floating dtype and shape, on any devices.
