@@ -383,7 +383,7 @@ class GAN(LightningModule):
             penalties = self._penalties("discriminator", d_update, real, fake, labels)
             if self.micro_batch == 0:
                 opt_d.zero_grad(set_to_none=True)
-            self._backward((d_out["d_loss"] + self._weighted_sum(penalties)) / n_acc)
+            self._backward(self._update_loss(d_out["d_loss"], penalties, n_acc))
         self._accumulate(d_out | penalties)
         if not last_micro_batch:
             self.micro_batch += 1
@@ -404,7 +404,7 @@ class GAN(LightningModule):
                     fake = self.generate(self.sample_latent(real.shape[0]), labels)
                     g_out = self.generator_loss(fake, micro_batch)
                     penalties = self._penalties("generator", self.iteration, real, fake, labels)
-                    self._backward((g_out["g_loss"] + self._weighted_sum(penalties)) / n_acc)
+                    self._backward(self._update_loss(g_out["g_loss"], penalties, n_acc))
                 self._accumulate(g_out | penalties)
         g_applied = self._optimizer_step(opt_g, "generator", logging_now)
         self.d_steps_in_iteration = 0
@@ -465,10 +465,18 @@ class GAN(LightningModule):
                     penalties[regularizer.name] = value
         return penalties
 
-    def _weighted_sum(self, penalties: Mapping[str, Tensor]) -> Tensor | float:
-        """Σ every × penalty: a lazy regularizer applied every n updates counts n times (StyleGAN2)."""
-        every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
-        return sum((every[name] * value for name, value in penalties.items()), 0.0)
+    def _update_loss(self, loss: Tensor, penalties: Mapping[str, Tensor], n_acc: int) -> Tensor:
+        """``(loss + Σ every × penalty) / N``: the scalar one micro-batch backpropagates.
+
+        A lazy regularizer applied every n updates counts n times (StyleGAN2); dividing by the
+        ``N = accumulate_grad_batches`` micro-batches makes the update follow the N-batch mean. The
+        add and the divide are left out when there is no penalty or ``N = 1`` (no-ops that would
+        still cost a kernel each way).
+        """
+        if penalties:
+            every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
+            loss = loss + sum(every[name] * value for name, value in penalties.items())
+        return loss / n_acc if n_acc > 1 else loss
 
     def _update_ema(self, images: int) -> None:
         """Move G_ema towards G after a G update of ``images`` samples (all ranks)."""
