@@ -1,12 +1,14 @@
 """lightning_gan's training loop against a plain PyTorch loop doing the same work.
 
-Both sides use the same networks (fresh copies of one initialisation), the non-saturating loss,
+All sides use the same networks (fresh copies of one initialisation), the non-saturating loss,
 Adam, the same DataLoader and batches, ``requires_grad`` toggling, and logging as the shipped
 configs do it: losses and mean D probabilities summed on the device and sent to an offline W&B run
-every 50 iterations. The package runs under a ``Trainer`` configured like the shipped configs
-(W&B logger, progress bar redrawn every 50 batches), without validation. Runs alternate A/B in
-one process; each is timed from iteration ``--warmup`` to the end; the table gives median
-iterations/s and their ratio.
+every 50 iterations. Three sides: ``plain`` is the hand-written loop; ``floor`` is the same loop
+body as a bare LightningModule (raw optimizers, ``loss.backward()``), which measures what
+Lightning's per-batch loop costs any module; ``lightning_gan`` is ``GAN``. The two Lightning sides
+run under a ``Trainer`` configured like the shipped configs (W&B logger, progress bar redrawn every
+50 batches), without validation. Runs rotate through the sides in one process; each is timed from
+iteration ``--warmup`` to the end; the table gives median iterations/s and their ratios.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --repeats 7 --iterations 2000
@@ -29,7 +31,8 @@ import wandb
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import WandbLogger
-from torch import nn
+from torch import Tensor, nn
+from torch.optim import Optimizer
 from torch.utils.data import DataLoader
 
 from lightning_gan import GAN
@@ -60,6 +63,39 @@ def case(name: str) -> tuple[nn.Module, nn.Module, DataLoader, float]:
     return *nets, data.train_dataloader(), lr
 
 
+def algorithm1_step(
+    generator: nn.Module, discriminator: nn.Module, real: Tensor, opt_g: Optimizer, opt_d: Optimizer
+) -> dict[str, Tensor]:
+    """One D update and one G update by hand (non-saturating loss); returns the detached values to log."""
+    n = real.shape[0]
+    generator.requires_grad_(False)
+    discriminator.requires_grad_(True)
+    fake = generator(torch.randn(n, generator.latent_dim)).detach()
+    real_logits, fake_logits = discriminator(real).reshape(-1), discriminator(fake).reshape(-1)
+    d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    generator.requires_grad_(True)
+    discriminator.requires_grad_(False)
+    g_loss = F.softplus(-discriminator(generator(torch.randn(n, generator.latent_dim))).reshape(-1)).mean()
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    return {
+        "d_loss": d_loss.detach(),
+        "g_loss": g_loss.detach(),
+        "d_real": torch.sigmoid(real_logits.detach()).mean(),
+        "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+    }
+
+
+def add_to_window(sums: dict[str, Tensor], values: dict[str, Tensor]) -> None:
+    """Add one iteration's values to the on-device window sums."""
+    for key, value in values.items():
+        sums[key] = sums[key] + value if key in sums else value
+
+
 def plain(
     generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
 ) -> float:
@@ -67,37 +103,13 @@ def plain(
     run = wandb.init(project="overhead", dir=args.scratch, mode="offline", reinit="finish_previous")
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
-    sums: dict[str, torch.Tensor] = {}
+    sums: dict[str, Tensor] = {}
     iteration, start = 0, 0.0
     while iteration < args.warmup + args.iterations:
         for real, _ in loader:
             if iteration == args.warmup:
                 start = time.perf_counter()
-            n = real.shape[0]
-            generator.requires_grad_(False)
-            discriminator.requires_grad_(True)
-            fake = generator(torch.randn(n, generator.latent_dim)).detach()
-            real_logits, fake_logits = discriminator(real).reshape(-1), discriminator(fake).reshape(-1)
-            d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            generator.requires_grad_(True)
-            discriminator.requires_grad_(False)
-            g_loss = F.softplus(
-                -discriminator(generator(torch.randn(n, generator.latent_dim))).reshape(-1)
-            ).mean()
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            values = {
-                "d_loss": d_loss.detach(),
-                "g_loss": g_loss.detach(),
-                "d_real": torch.sigmoid(real_logits.detach()).mean(),
-                "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-            }
-            for key, value in values.items():
-                sums[key] = sums[key] + value if key in sums else value
+            add_to_window(sums, algorithm1_step(generator, discriminator, real, opt_g, opt_d))
             iteration += 1
             if iteration % LOG_EVERY == 0:
                 run.log({f"train/{k}": float(v) / LOG_EVERY for k, v in sums.items()}, step=iteration)
@@ -107,6 +119,38 @@ def plain(
     seconds = time.perf_counter() - start
     run.finish()
     return args.iterations / seconds
+
+
+class FloorModule(LightningModule):
+    """The plain loop's body as a bare LightningModule: Lightning's per-batch loop and nothing else.
+
+    Raw torch optimizers, ``loss.backward()``, ``requires_grad`` set directly, window sums sent to
+    the logger every 50 iterations: what any LightningModule doing this work pays at least.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float, iterations: int) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator, self.discriminator, self.iterations = generator, discriminator, iterations
+        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.iteration, self.d_steps_in_iteration = 0, 0
+        self.sums: dict[str, Tensor] = {}
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:  # noqa: D102
+        add_to_window(
+            self.sums, algorithm1_step(self.generator, self.discriminator, batch[0], self.opt_g, self.opt_d)
+        )
+        self.iteration += 1
+        if self.iteration % LOG_EVERY == 0:
+            window = {f"train/{k}": float(v) / LOG_EVERY for k, v in self.sums.items()}
+            self.logger.log_metrics(window, step=self.iteration)
+            self.sums = {}
+        if self.iteration >= self.iterations:
+            self.trainer.should_stop = True
+
+    def configure_optimizers(self) -> None:  # noqa: D102
+        return None
 
 
 class Timer(Callback):
@@ -123,18 +167,8 @@ class Timer(Callback):
         self.seconds = time.perf_counter() - self.start
 
 
-def packaged(
-    generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
-) -> float:
-    """The same work through ``GAN`` and a ``Trainer`` set up like the shipped configs."""
-    adam = lambda params: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))  # noqa: E731
-    gan = GAN(
-        generator,
-        discriminator,
-        g_optimizer=adam,
-        d_optimizer=adam,
-        max_iterations=args.warmup + args.iterations,
-    )
+def fit_timed(module: LightningModule, loader: DataLoader, args: argparse.Namespace) -> float:
+    """Fit ``module`` under a ``Trainer`` set up like the shipped configs; returns timed it/s."""
     timer = Timer(args.warmup)
     trainer = Trainer(
         accelerator="cpu",
@@ -147,22 +181,48 @@ def packaged(
         enable_progress_bar=args.progress_bar,
         callbacks=[timer, TQDMProgressBar(refresh_rate=50)] if args.progress_bar else [timer],
     )
-    trainer.fit(gan, train_dataloaders=loader)
+    trainer.fit(module, train_dataloaders=loader)
     wandb.finish()
     return args.iterations / timer.seconds
 
 
-def measure(name: str, args: argparse.Namespace) -> tuple[float, float]:
-    """Interleave the two loops; return median it/s of (plain, lightning_gan)."""
+def floor(
+    generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
+) -> float:
+    """The plain loop's body inside a bare LightningModule (:class:`FloorModule`)."""
+    return fit_timed(FloorModule(generator, discriminator, lr, args.warmup + args.iterations), loader, args)
+
+
+def packaged(
+    generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
+) -> float:
+    """The same work through ``GAN``."""
+    adam = lambda params: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))  # noqa: E731
+    gan = GAN(
+        generator,
+        discriminator,
+        g_optimizer=adam,
+        d_optimizer=adam,
+        max_iterations=args.warmup + args.iterations,
+    )
+    return fit_timed(gan, loader, args)
+
+
+#: The three sides, run in a rotating order so that none always runs first.
+LOOPS: dict[str, Callable[..., float]] = {"plain": plain, "floor": floor, "lightning_gan": packaged}
+
+
+def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
+    """Interleave the three loops; return the median it/s of each."""
     generator, discriminator, loader, lr = case(name)
-    runs: dict[str, list[float]] = {"plain": [], "lightning_gan": []}
-    loops: dict[str, Callable[..., float]] = {"plain": plain, "lightning_gan": packaged}
+    labels = list(LOOPS)
+    runs: dict[str, list[float]] = {label: [] for label in labels}
     for repeat in range(args.repeats):
-        for label in ("plain", "lightning_gan") if repeat % 2 == 0 else ("lightning_gan", "plain"):
+        for label in labels[repeat % 3 :] + labels[: repeat % 3]:
             nets = copy.deepcopy(generator), copy.deepcopy(discriminator)
-            runs[label].append(loops[label](*nets, loader, lr, args))
+            runs[label].append(LOOPS[label](*nets, loader, lr, args))
             print(f"  {name} repeat {repeat + 1}: {label} {runs[label][-1]:.1f} it/s", file=sys.stderr)
-    return statistics.median(runs["plain"]), statistics.median(runs["lightning_gan"])
+    return {label: statistics.median(rates) for label, rates in runs.items()}
 
 
 def main() -> None:
@@ -183,10 +243,17 @@ def main() -> None:
         args.scratch = scratch
         rows = {name: measure(name, args) for name in args.cases}
     print(f"\nmedian of {args.repeats} interleaved runs, {args.iterations} timed iterations each")
-    print(f"{'case':<28} {'plain it/s':>11} {'lightning_gan it/s':>19} {'ratio':>6}")
-    for name, (plain_rate, package_rate) in rows.items():
-        ratios[name] = package_rate / plain_rate
-        print(f"{name:<28} {plain_rate:>11.1f} {package_rate:>19.1f} {ratios[name]:>6.3f}")
+    print(
+        f"{'case':<6} {'plain it/s':>11} {'floor it/s':>11} {'lightning_gan it/s':>19} "
+        f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10}"
+    )
+    for name, rates in rows.items():
+        ratios[name] = rates["lightning_gan"] / rates["plain"]
+        print(
+            f"{name:<6} {rates['plain']:>11.1f} {rates['floor']:>11.1f} {rates['lightning_gan']:>19.1f} "
+            f"{rates['floor'] / rates['plain']:>12.3f} {rates['lightning_gan'] / rates['floor']:>10.3f} "
+            f"{ratios[name]:>10.3f}"
+        )
     print()
     print(f"ratio {ratios[args.cases[0]]:.3f}")
 
