@@ -134,7 +134,7 @@ class FloorModule(LightningModule):
         self.generator, self.discriminator, self.iterations = generator, discriminator, iterations
         self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
-        self.iteration, self.d_steps_in_iteration = 0, 0
+        self.iteration, self.d_steps_in_iteration = 0, 0  # what Timer reads
         self.sums: dict[str, Tensor] = {}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:  # noqa: D102

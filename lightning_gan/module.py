@@ -472,6 +472,14 @@ class GAN(LightningModule):
         ``N = accumulate_grad_batches`` micro-batches makes the update follow the N-batch mean. The
         add and the divide are left out when there is no penalty or ``N = 1`` (no-ops that would
         still cost a kernel each way).
+
+        Args:
+            loss: Scalar adversarial loss of the micro-batch.
+            penalties: Unscaled scalar penalties of the regularizers due at this update, by name.
+            n_acc: ``N``, micro-batches per update.
+
+        Returns:
+            The scalar to backpropagate.
         """
         if penalties:
             every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
