@@ -10,6 +10,11 @@ Three things run on every GAN update and cost more than they need to on small ne
   calls ``on_before_optimizer_step`` on every callback and then on the module). Where no callback
   overrides that hook (:func:`plain_step_suffices`), :func:`plain_step` keeps Lightning's step
   counting, calls the module's hook and steps the torch optimizer.
+- Attribute writes. ``nn.Module.__setattr__`` checks every assignment against parameters, child
+  modules and buffers (two metaclass ``isinstance`` checks, ~3 µs on CPU). Lightning assigns
+  ``_current_fx_name`` twice around each hook call and a GAN iteration updates its counters and
+  flags: ~45 assignments per iteration. :func:`is_plain_assignment` tells when
+  ``object.__setattr__`` does the same thing (~0.7 µs).
 - The non-finite gradient check. A global gradient norm (grouping, one norm per tensor, a stack, a
   final norm) is more than a yes/no needs; :func:`all_finite` uses the fused kernel that PyTorch's
   ``GradScaler`` runs to look for inf/NaN gradients.
@@ -24,8 +29,11 @@ from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim import Optimizer
+
+#: Value types that are never a parameter, a module or a tensor.
+PLAIN_TYPES = frozenset({bool, int, float, str, type(None), dict, list, tuple})
 
 #: The hooks that Lightning's backward dispatch calls around ``loss.backward()``.
 BACKWARD_HOOKS = ("on_before_backward", "on_after_backward")
@@ -88,6 +96,22 @@ def plain_step(optimizer: LightningOptimizer, before_step: Callable[[Optimizer],
     before_step(optimizer.optimizer)
     optimizer.optimizer.step()
     optimizer._on_after_step()
+
+
+def is_plain_assignment(module: nn.Module, name: str, value: object) -> bool:
+    """Whether ``module.name = value`` may skip ``nn.Module.__setattr__`` (``object.__setattr__`` suffices).
+
+    True when ``value`` is of a plain Python type (:data:`PLAIN_TYPES`) and ``name`` is already an
+    ordinary attribute: it is in the instance ``__dict__``, which parameters, child modules and
+    buffers never are. ``nn.Module.__setattr__`` would then run its checks and end in
+    ``object.__setattr__`` all the same.
+
+    Args:
+        module: The module assigned to.
+        name: The attribute name.
+        value: The value assigned.
+    """
+    return type(value) in PLAIN_TYPES and name in module.__dict__
 
 
 def all_finite(tensors: Iterable[Tensor]) -> bool:

@@ -4,9 +4,10 @@ import pytest
 import torch
 from lightning import Callback, LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from torch import nn
 
 from lightning_gan import GAN
-from lightning_gan.hot_path import all_finite
+from lightning_gan.hot_path import all_finite, is_plain_assignment
 
 from .helpers import quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
@@ -33,6 +34,27 @@ def test_all_finite_on_sparse_and_empty_input():
     assert not all_finite([torch.ones(2), sparse])
     assert all_finite([torch.sparse_coo_tensor([[1]], [2.0], (4,))])
     assert all_finite([])
+
+
+def test_plain_assignments_skip_module_checks_and_the_rest_still_register():
+    gan = tiny_gan()
+    assert is_plain_assignment(gan, "iteration", 3)  # an ordinary attribute, an int
+    assert not is_plain_assignment(gan, "iteration", torch.ones(()))  # a tensor: nn.Module decides
+    assert not is_plain_assignment(gan, "generator", None)  # a child module: not in __dict__
+    assert not is_plain_assignment(gan, "new_name", 1)  # not yet an attribute
+    gan.iteration, gan._sums = 3, {"a": torch.ones(())}
+    assert gan.iteration == 3 and gan._sums["a"] == 1
+    keys = set(gan.state_dict())
+    gan.note = 1
+    gan.note = nn.Linear(2, 2)  # an ordinary attribute becomes a child module
+    assert "note" not in gan.__dict__ and gan.note is gan._modules["note"]
+    assert set(gan.state_dict()) == keys | {"note.weight", "note.bias"}
+    gan.register_buffer("scale", torch.ones(2))
+    gan.scale = None  # a buffer slot set to None stays a buffer slot
+    assert "scale" in gan._buffers and gan.scale is None
+    gan.weight = nn.Parameter(torch.zeros(2))
+    gan.weight = nn.Parameter(torch.ones(2))
+    assert torch.equal(gan._parameters["weight"], torch.ones(2))
 
 
 class HookCounter(Callback):

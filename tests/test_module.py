@@ -147,24 +147,41 @@ def test_logging_window_means_and_one_x_axis(tmp_path):
     assert "train/d_loss" in trainer.callback_metrics and "val/reverse_kl" in trainer.callback_metrics
 
 
+class Probe(GAN):
+    """Logs ``train/probe`` = 1, 2, 3, ... at its G steps, so every window mean is known exactly."""
+
+    def generator_loss(self, fake, batch):
+        out = super().generator_loss(fake, batch)
+        self.count = getattr(self, "count", 0) + 1
+        return out | {"probe": torch.tensor(float(self.count))}
+
+
 def test_logged_values_are_window_means():
-    class Fixed(GAN):
-        """Constant extra values per step, so the window mean is known exactly."""
-
-        def generator_loss(self, fake, batch):
-            out = super().generator_loss(fake, batch)
-            self.count = getattr(self, "count", 0) + 1
-            return out | {"probe": torch.tensor(float(self.count))}
-
     class Sink(CSVLogger):
         pass
 
-    gan = tiny_gan(Fixed, max_iterations=8)
+    gan = tiny_gan(Probe, max_iterations=8)
     trainer = quiet_trainer(logger=Sink("."), log_every_n_steps=4, limit_val_batches=0)
     trainer.fit(gan, tiny_mixture())
     rows = list(csv.DictReader(open(Path(trainer.logger.log_dir) / "metrics.csv")))
     probes = [float(r["train/probe"]) for r in rows if r.get("train/probe")]
     assert probes == [2.5, 6.5]  # mean(1..4), mean(5..8)
+
+
+@pytest.mark.parametrize(("mode", "best"), [("min", 2.5), ("max", 6.5)])
+def test_checkpoint_monitors_see_the_window_means(tmp_path, mode, best):
+    gan = tiny_gan(Probe, max_iterations=8)
+    # Windows close at iterations 4 and 8, i.e. at optimizer steps 8 and 16 (G and D each step).
+    ckpt = ModelCheckpoint(dirpath=tmp_path, monitor="train/probe", mode=mode, every_n_train_steps=8)
+    trainer = quiet_trainer(
+        log_every_n_steps=4, limit_val_batches=0, enable_checkpointing=True, callbacks=[ckpt]
+    )
+    trainer.fit(gan, tiny_mixture())
+    assert float(ckpt.best_model_score) == best  # mean(1..4) = 2.5, mean(5..8) = 6.5
+    assert float(trainer.callback_metrics["train/probe"]) == 6.5
+    assert trainer.progress_bar_metrics["train/d_loss"] == pytest.approx(
+        float(trainer.callback_metrics["train/d_loss"])
+    )
 
 
 def test_checkpoint_round_trip_python_built(tmp_path):

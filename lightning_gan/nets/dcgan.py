@@ -3,7 +3,12 @@
 import torch
 from torch import Tensor, nn
 
-from lightning_gan.nets.conditioning import apply_spectral_norm, check_labels, projection
+from lightning_gan.nets.conditioning import (
+    apply_spectral_norm,
+    check_labels,
+    features_and_head,
+    projection_logits,
+)
 
 SUPPORTED_SIZES = (8, 16, 32, 64, 128)
 
@@ -161,5 +166,5 @@ class DCGANDiscriminator(nn.Module):
             ``(N,)`` logits.
         """
         check_labels(self, self.num_classes, labels)
-        features = self.net[:-1](x)  # φ(x), (N, width, 4, 4)
-        return self.net[-1](features).flatten() + projection(self.embed, features.flatten(1), labels)
+        features, logits = features_and_head(self.net, x)  # φ(x): (N, width, 4, 4)
+        return projection_logits(logits.flatten(), self.embed, features.flatten(1), labels)

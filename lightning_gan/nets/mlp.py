@@ -5,7 +5,12 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from lightning_gan.nets.conditioning import apply_spectral_norm, check_labels, projection
+from lightning_gan.nets.conditioning import (
+    apply_spectral_norm,
+    check_labels,
+    features_and_head,
+    projection_logits,
+)
 
 Activation = Literal["relu", "leaky_relu", "elu", "gelu", "silu", "tanh"]
 
@@ -151,5 +156,5 @@ class MLPDiscriminator(nn.Module):
             ``(N,)`` logits (not probabilities).
         """
         check_labels(self, self.num_classes, labels)
-        features = self.net[:-1](x)  # φ(x), (N, hidden_features)
-        return self.net[-1](features).squeeze(1) + projection(self.embed, features, labels)
+        features, logits = features_and_head(self.net, x)  # φ(x): (N, hidden_features)
+        return projection_logits(logits.squeeze(1), self.embed, features, labels)

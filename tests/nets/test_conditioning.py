@@ -39,6 +39,17 @@ def test_projection_discriminator_is_psi_plus_inner_product():
     torch.testing.assert_close(d(x, y), expected)
 
 
+@pytest.mark.parametrize(
+    ("d", "x"),
+    [
+        (MLPDiscriminator(hidden_features=8, n_hidden=2), torch.randn(5, 2)),
+        (DCGANDiscriminator(image_size=8, channels=1), torch.randn(5, 1, 8, 8)),
+    ],
+)
+def test_unconditional_discriminator_is_its_sequential(d, x):
+    assert torch.equal(d(x), d.net(x).flatten())  # the whole net, no class term added
+
+
 def test_unconditional_nets_reject_labels():
     with pytest.raises(ValueError, match="unconditional"):
         MLPDiscriminator()(torch.randn(4, 2), LABELS)

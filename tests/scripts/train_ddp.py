@@ -78,10 +78,10 @@ class Recorder(GAN):
         self.noise_calls += 1
         return torch.randn(n * world, self.latent_dim, generator=generator)[rank::world]
 
-    def log_to_loggers(self, metrics, prog_bar=(), synced=False):
+    def log_to_loggers(self, metrics, prog_bar=()):
         if any(key.startswith("val/") for key in metrics):
             self.val_records.append({key: float(value) for key, value in metrics.items()})
-        super().log_to_loggers(metrics, prog_bar, synced)
+        super().log_to_loggers(metrics, prog_bar)
 
 
 class SequentialMixture(GaussianMixtureDataModule):
