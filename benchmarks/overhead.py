@@ -8,7 +8,9 @@ body as a bare LightningModule (raw optimizers, ``loss.backward()``), which meas
 Lightning's per-batch loop costs any module; ``lightning_gan`` is ``GAN``. The two Lightning sides
 run under a ``Trainer`` configured like the shipped configs (W&B logger, progress bar redrawn every
 50 batches), without validation. Runs rotate through the sides in one process; each is timed from
-iteration ``--warmup`` to the end; the table gives median iterations/s and their ratios.
+iteration ``--warmup`` to the end; the table gives median iterations/s, their ratios, and the
+median of the lightning_gan/plain ratios paired within each rotation (robust to a machine whose
+speed drifts during the benchmark).
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --repeats 7 --iterations 2000
@@ -212,8 +214,8 @@ def packaged(
 LOOPS: dict[str, Callable[..., float]] = {"plain": plain, "floor": floor, "lightning_gan": packaged}
 
 
-def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
-    """Interleave the three loops; return the median it/s of each."""
+def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Interleave the three loops; return each one's it/s, one entry per rotation."""
     generator, discriminator, loader, lr = case(name)
     labels = list(LOOPS)
     runs: dict[str, list[float]] = {label: [] for label in labels}
@@ -222,7 +224,16 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
             nets = copy.deepcopy(generator), copy.deepcopy(discriminator)
             runs[label].append(LOOPS[label](*nets, loader, lr, args))
             print(f"  {name} repeat {repeat + 1}: {label} {runs[label][-1]:.1f} it/s", file=sys.stderr)
-    return {label: statistics.median(rates) for label, rates in runs.items()}
+    return runs
+
+
+def paired(runs: dict[str, list[float]], over: str, under: str) -> float:
+    """Median over rotations of ``over`` it/s ÷ ``under`` it/s within the same rotation.
+
+    The two runs of a rotation are minutes apart at most, so a machine that drifts in speed over
+    the whole benchmark moves both; the ratio of overall medians does not cancel that drift.
+    """
+    return statistics.median(a / b for a, b in zip(runs[over], runs[under], strict=True))
 
 
 def main() -> None:
@@ -241,19 +252,21 @@ def main() -> None:
     ratios = {}
     with tempfile.TemporaryDirectory() as scratch:
         args.scratch = scratch
-        rows = {name: measure(name, args) for name in args.cases}
+        runs = {name: measure(name, args) for name in args.cases}
     print(f"\nmedian of {args.repeats} interleaved runs, {args.iterations} timed iterations each")
     print(
         f"{'case':<6} {'plain it/s':>11} {'floor it/s':>11} {'lightning_gan it/s':>19} "
-        f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10}"
+        f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10} {'paired gan/plain':>17}"
     )
-    for name, rates in rows.items():
+    for name, sides in runs.items():
+        rates = {label: statistics.median(values) for label, values in sides.items()}
         ratios[name] = rates["lightning_gan"] / rates["plain"]
         print(
             f"{name:<6} {rates['plain']:>11.1f} {rates['floor']:>11.1f} {rates['lightning_gan']:>19.1f} "
             f"{rates['floor'] / rates['plain']:>12.3f} {rates['lightning_gan'] / rates['floor']:>10.3f} "
-            f"{ratios[name]:>10.3f}"
+            f"{ratios[name]:>10.3f} {paired(sides, 'lightning_gan', 'plain'):>17.3f}"
         )
+    print("paired: median over rotations of the ratio between runs of the same rotation")
     print()
     print(f"ratio {ratios[args.cases[0]]:.3f}")
 
