@@ -48,7 +48,7 @@ def features_and_head(net: nn.Sequential, x: Tensor) -> tuple[Tensor, Tensor]:
     """Run ``net`` on ``x``; return what its last layer gets (D's features ``φ(x)``) and gives.
 
     Equal to ``net[:-1](x)`` and ``net[-1]`` of that, without building a new ``nn.Sequential``
-    for the slice on every forward (a module construction, ~15 µs on CPU).
+    for the slice on every forward (a module construction, tens of µs on CPU).
 
     Args:
         net: A sequential discriminator whose last layer maps features to logits.
