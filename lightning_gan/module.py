@@ -495,8 +495,11 @@ class GAN(LightningModule):
             The scalar to backpropagate.
         """
         if penalties:
-            every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
-            loss = loss + sum(every[name] * value for name, value in penalties.items())
+            loss = loss + sum(
+                regularizer.every * penalties[regularizer.name]
+                for regularizer in self.regularizers
+                if regularizer.name in penalties
+            )
         return loss / n_acc if n_acc > 1 else loss
 
     def _update_ema(self, images: int) -> None:

@@ -47,7 +47,7 @@ def test_projection_discriminator_is_psi_plus_inner_product():
     ],
 )
 def test_unconditional_discriminator_is_its_sequential(d, x):
-    assert torch.equal(d(x), d.net(x).flatten())  # the whole net, no class term added
+    assert torch.equal(d(x), d.net(x).flatten())  # every layer once, in order, and nothing else
 
 
 def test_unconditional_nets_reject_labels():
