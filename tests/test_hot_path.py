@@ -36,6 +36,12 @@ def test_all_finite_on_sparse_and_empty_input():
     assert all_finite([])
 
 
+def test_all_finite_resets_its_reused_flag_between_checks():
+    good, bad = [torch.ones(3)], [torch.tensor([1.0, float("nan")])]
+    checks = [all_finite(tensors) for tensors in (good, bad, good, bad, bad, good)]
+    assert checks == [True, False, True, False, False, True]
+
+
 def test_plain_assignments_skip_module_checks_and_the_rest_still_register():
     gan = tiny_gan()
     assert is_plain_assignment(gan, "iteration", 3)  # an ordinary attribute, an int
