@@ -58,7 +58,7 @@ class Alternate(Callback):
 
 def measure(name: str, iterations: int, warmup: int, scratch: str) -> tuple[float, float, int]:
     """Median ms per iteration on (Lightning's path, the shortcuts), and iterations timed per side."""
-    generator, discriminator, loader, lr = case(name)
+    generator, discriminator, make_loader, lr = case(name)
     adam = lambda params: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))  # noqa: E731
     gan = GAN(generator, discriminator, g_optimizer=adam, d_optimizer=adam, max_iterations=iterations)
     alternate = Alternate(warmup)
@@ -73,7 +73,7 @@ def measure(name: str, iterations: int, warmup: int, scratch: str) -> tuple[floa
         callbacks=[alternate, TQDMProgressBar(refresh_rate=50)],
     )
     try:
-        trainer.fit(gan, train_dataloaders=loader)
+        trainer.fit(gan, train_dataloaders=make_loader())
     finally:
         gan_module.all_finite = all_finite
         wandb.finish()

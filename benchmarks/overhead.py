@@ -7,15 +7,20 @@ every 50 iterations. Three sides: ``plain`` is the hand-written loop; ``floor`` 
 body as a bare LightningModule (raw optimizers, ``loss.backward()``), which measures what
 Lightning's per-batch loop costs any module; ``lightning_gan`` is ``GAN``. The two Lightning sides
 run under a ``Trainer`` configured like the shipped configs (W&B logger, progress bar redrawn every
-50 batches), without validation. Runs rotate through the sides in one process; each is timed from
-iteration ``--warmup`` to the end; the table gives median iterations/s, their ratios, and the
-median of the lightning_gan/plain ratios paired within each rotation (robust to a machine whose
-speed drifts during the benchmark).
+50 batches), without validation.
+
+Interleaving. This machine's speed drifts by ±15 % over seconds to minutes, more than the few per
+cent being measured, so the sides do not run one after another: each runs in its own thread and a
+:class:`Baton` lets one side at a time run a block of ``--block`` iterations (50, one logging
+window: 0.5 to 2 s), then hands over. A round gives each side one block, in an order that rotates
+every round. Every side's blocks thus sample the same stretch of time, and the blocks of one round
+lie within a few seconds. The table gives each side's median it/s over its blocks, their ratios,
+and the median over rounds of the lightning_gan/plain ratio within a round ("paired").
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
-    python benchmarks/overhead.py --repeats 7 --iterations 2000
+    python benchmarks/overhead.py --cases mlp --blocks 200
 
-The last line reads ``ratio R``: lightning_gan it/s ÷ plain it/s for the MLP case.
+The last line reads ``ratio R``: lightning_gan it/s ÷ plain it/s (medians) for the first case.
 """
 
 import argparse
@@ -24,8 +29,8 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -36,16 +41,18 @@ from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader
+from turns import Baton, run_in_turns
 
 from lightning_gan import GAN
 from lightning_gan.data import DigitsDataModule, GaussianMixtureDataModule
 from lightning_gan.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 
 LOG_EVERY = 50
+SIDES = ("plain", "floor", "lightning_gan")
 
 
-def case(name: str) -> tuple[nn.Module, nn.Module, DataLoader, float]:
-    """Networks, training loader and learning rate of one benchmark case."""
+def case(name: str) -> tuple[nn.Module, nn.Module, Callable[[], DataLoader], float]:
+    """Networks, a training-loader factory and the learning rate of one benchmark case."""
     torch.manual_seed(0)
     if name == "mlp":  # configs/gan_grid.yaml
         data = GaussianMixtureDataModule(layout="grid", batch_size=512)
@@ -62,7 +69,7 @@ def case(name: str) -> tuple[nn.Module, nn.Module, DataLoader, float]:
         )
         lr = 2e-4
     data.setup("fit")
-    return *nets, data.train_dataloader(), lr
+    return *nets, data.train_dataloader, lr
 
 
 def algorithm1_step(
@@ -98,29 +105,44 @@ def add_to_window(sums: dict[str, Tensor], values: dict[str, Tensor]) -> None:
         sums[key] = sums[key] + value if key in sums else value
 
 
-def plain(
-    generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
-) -> float:
-    """Algorithm 1 by hand; returns timed iterations per second."""
-    run = wandb.init(project="overhead", dir=args.scratch, mode="offline", reinit="finish_previous")
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+@dataclass
+class Work:
+    """What each side gets: its own copies of the networks, a loader, and the run's settings."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    loader: DataLoader
+    lr: float
+    iterations: int  # (warm-up + timed blocks) · block + 1
+    baton: Baton
+    args: argparse.Namespace
+
+
+def wandb_run(scratch: str) -> "wandb.Run":
+    """A new offline W&B run beside the other sides' open runs."""
+    return wandb.init(project="overhead", dir=scratch, mode="offline", reinit="create_new")
+
+
+def plain(work: Work) -> None:
+    """Algorithm 1 by hand for ``work.iterations`` iterations, ticking the baton at each."""
+    generator, discriminator, baton = work.generator, work.discriminator, work.baton
+    run = wandb_run(work.args.scratch)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=work.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=work.lr, betas=(0.5, 0.999))
     sums: dict[str, Tensor] = {}
-    iteration, start = 0, 0.0
-    while iteration < args.warmup + args.iterations:
-        for real, _ in loader:
-            if iteration == args.warmup:
-                start = time.perf_counter()
+    iteration = 0
+    while iteration < work.iterations:
+        for real, _ in work.loader:
+            baton.tick("plain")
             add_to_window(sums, algorithm1_step(generator, discriminator, real, opt_g, opt_d))
             iteration += 1
             if iteration % LOG_EVERY == 0:
                 run.log({f"train/{k}": float(v) / LOG_EVERY for k, v in sums.items()}, step=iteration)
                 sums = {}
-            if iteration == args.warmup + args.iterations:
+            if iteration == work.iterations:
                 break
-    seconds = time.perf_counter() - start
+    baton.finish("plain")
     run.finish()
-    return args.iterations / seconds
 
 
 class FloorModule(LightningModule):
@@ -136,7 +158,7 @@ class FloorModule(LightningModule):
         self.generator, self.discriminator, self.iterations = generator, discriminator, iterations
         self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
-        self.iteration, self.d_steps_in_iteration = 0, 0  # what Timer reads
+        self.iteration = 0
         self.sums: dict[str, Tensor] = {}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:  # noqa: D102
@@ -155,84 +177,84 @@ class FloorModule(LightningModule):
         return None
 
 
-class Timer(Callback):
-    """Times iterations ``warmup`` to the end of a fit."""
+class BatonTicks(Callback):
+    """Ticks the baton at the start of every batch (one batch is one iteration here: k = 1)."""
 
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.seconds = warmup, 0.0, 0.0
+    def __init__(self, baton: Baton, label: str) -> None:
+        self.baton, self.label = baton, label
 
-    def on_train_batch_start(self, trainer: Trainer, module: LightningModule, *_: object) -> None:  # noqa: D102
-        if module.iteration == self.warmup and module.d_steps_in_iteration == 0:
-            self.start = time.perf_counter()
+    def on_train_batch_start(self, *_: object) -> None:  # noqa: D102
+        self.baton.tick(self.label)
 
-    def on_train_end(self, trainer: Trainer, module: LightningModule) -> None:  # noqa: D102
-        self.seconds = time.perf_counter() - self.start
+    def on_train_end(self, *_: object) -> None:  # noqa: D102
+        self.baton.finish(self.label)
 
 
-def fit_timed(module: LightningModule, loader: DataLoader, args: argparse.Namespace) -> float:
-    """Fit ``module`` under a ``Trainer`` set up like the shipped configs; returns timed it/s."""
-    timer = Timer(args.warmup)
+def fit(module: LightningModule, label: str, work: Work) -> None:
+    """Fit ``module`` under a ``Trainer`` set up like the shipped configs, ticking the baton."""
+    args = work.args
+    logger = WandbLogger(project="overhead", save_dir=args.scratch, offline=True, reinit="create_new")
+    bar = [TQDMProgressBar(refresh_rate=LOG_EVERY)] if args.progress_bar else []
     trainer = Trainer(
         accelerator="cpu",
         max_epochs=-1,
-        logger=WandbLogger(project="overhead", save_dir=args.scratch, offline=True),
+        logger=logger,
         log_every_n_steps=LOG_EVERY,
         limit_val_batches=0,
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=args.progress_bar,
-        callbacks=[timer, TQDMProgressBar(refresh_rate=50)] if args.progress_bar else [timer],
+        callbacks=[BatonTicks(work.baton, label), *bar],
     )
-    trainer.fit(module, train_dataloaders=loader)
-    wandb.finish()
-    return args.iterations / timer.seconds
+    trainer.fit(module, train_dataloaders=work.loader)
+    logger.experiment.finish()
 
 
-def floor(
-    generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
-) -> float:
+def floor(work: Work) -> None:
     """The plain loop's body inside a bare LightningModule (:class:`FloorModule`)."""
-    return fit_timed(FloorModule(generator, discriminator, lr, args.warmup + args.iterations), loader, args)
+    fit(FloorModule(work.generator, work.discriminator, work.lr, work.iterations), "floor", work)
 
 
-def packaged(
-    generator: nn.Module, discriminator: nn.Module, loader: DataLoader, lr: float, args: argparse.Namespace
-) -> float:
+def packaged(work: Work) -> None:
     """The same work through ``GAN``."""
-    adam = lambda params: torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))  # noqa: E731
+    adam = lambda params: torch.optim.Adam(params, lr=work.lr, betas=(0.5, 0.999))  # noqa: E731
     gan = GAN(
-        generator,
-        discriminator,
-        g_optimizer=adam,
-        d_optimizer=adam,
-        max_iterations=args.warmup + args.iterations,
+        work.generator, work.discriminator, g_optimizer=adam, d_optimizer=adam, max_iterations=work.iterations
     )
-    return fit_timed(gan, loader, args)
+    fit(gan, "lightning_gan", work)
 
 
-#: The three sides, run in a rotating order so that none always runs first.
-LOOPS: dict[str, Callable[..., float]] = {"plain": plain, "floor": floor, "lightning_gan": packaged}
+LOOPS: dict[str, Callable[[Work], None]] = {"plain": plain, "floor": floor, "lightning_gan": packaged}
 
 
 def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    """Interleave the three loops; return each one's it/s, one entry per rotation."""
-    generator, discriminator, loader, lr = case(name)
-    labels = list(LOOPS)
-    runs: dict[str, list[float]] = {label: [] for label in labels}
-    for repeat in range(args.repeats):
-        for label in labels[repeat % 3 :] + labels[: repeat % 3]:
-            nets = copy.deepcopy(generator), copy.deepcopy(discriminator)
-            runs[label].append(LOOPS[label](*nets, loader, lr, args))
-            print(f"  {name} repeat {repeat + 1}: {label} {runs[label][-1]:.1f} it/s", file=sys.stderr)
-    return runs
+    """Run the three sides block by block; return each one's it/s per block after the warm-up blocks.
+
+    Each side runs ``(warmup + blocks) · block + 1`` iterations: the last one, untimed, keeps the
+    end of a fit out of the last timed block. Sides are set up one at a time, and timing starts
+    when all of them wait at their first iteration.
+    """
+    generator, discriminator, make_loader, lr = case(name)
+    baton = Baton(SIDES, args.block)
+    iterations = (args.warmup + args.blocks) * args.block + 1
+
+    def side(label: str) -> Callable[[], None]:
+        nets = copy.deepcopy(generator), copy.deepcopy(discriminator)
+        return lambda: LOOPS[label](Work(*nets, make_loader(), lr, iterations, baton, args))
+
+    run_in_turns(baton, {label: side(label) for label in SIDES})
+    rates = {label: [args.block / s for s in baton.seconds[label][args.warmup :]] for label in SIDES}
+    for round_, row in enumerate(zip(*rates.values(), strict=True)):
+        print(
+            f"  {name} round {round_ + 1}: "
+            + "  ".join(f"{label} {rate:.1f}" for label, rate in zip(SIDES, row, strict=True)),
+            file=sys.stderr,
+        )
+    return rates
 
 
 def paired(runs: dict[str, list[float]], over: str, under: str) -> float:
-    """Median over rotations of ``over`` it/s ÷ ``under`` it/s within the same rotation.
-
-    The two runs of a rotation are minutes apart at most, so a machine that drifts in speed over
-    the whole benchmark moves both; the ratio of overall medians does not cancel that drift.
-    """
+    """Median over rounds of ``over`` it/s ÷ ``under`` it/s within the same round."""
     return statistics.median(a / b for a, b in zip(runs[over], runs[under], strict=True))
 
 
@@ -242,22 +264,28 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", nargs="+", choices=["mlp", "dcgan"], default=["mlp", "dcgan"])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--iterations", type=int, default=1500, help="timed iterations per run")
-    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--blocks", type=int, default=60, help="timed blocks (rounds) per side")
+    parser.add_argument("--block", type=int, default=LOG_EVERY, help="iterations per block")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per side first")
     parser.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
     args = parser.parse_args()
+    if args.block % LOG_EVERY or args.blocks < 1 or args.warmup < 0:
+        parser.error(
+            f"--block must be a positive multiple of {LOG_EVERY} (every block holds whole logging "
+            f"windows), --blocks at least 1 and --warmup at least 0; got {args.block}, {args.blocks}, "
+            f"{args.warmup}"
+        )
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ["WANDB_MODE"] = "offline"  # runs are written locally, never uploaded
-    ratios = {}
     with tempfile.TemporaryDirectory() as scratch:
         args.scratch = scratch
         runs = {name: measure(name, args) for name in args.cases}
-    print(f"\nmedian of {args.repeats} interleaved runs, {args.iterations} timed iterations each")
+    print(f"\nmedians over {args.blocks} rounds of interleaved blocks of {args.block} iterations per side")
     print(
         f"{'case':<6} {'plain it/s':>11} {'floor it/s':>11} {'lightning_gan it/s':>19} "
         f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10} {'paired gan/plain':>17}"
     )
+    ratios = {}
     for name, sides in runs.items():
         rates = {label: statistics.median(values) for label, values in sides.items()}
         ratios[name] = rates["lightning_gan"] / rates["plain"]
@@ -266,7 +294,7 @@ def main() -> None:
             f"{rates['floor'] / rates['plain']:>12.3f} {rates['lightning_gan'] / rates['floor']:>10.3f} "
             f"{ratios[name]:>10.3f} {paired(sides, 'lightning_gan', 'plain'):>17.3f}"
         )
-    print("paired: median over rotations of the ratio between runs of the same rotation")
+    print("paired: median over rounds of the ratio between blocks of the same round")
     print()
     print(f"ratio {ratios[args.cases[0]]:.3f}")
 
