@@ -116,7 +116,8 @@ def is_plain_assignment(module: nn.Module, name: str, value: object) -> bool:
 
 
 #: Per thread, device → (``found_inf`` flag, inverse scale 1): the two 0-d tensors every check
-#: passes to the kernel. Creating them anew costs as much as scanning a 3×128 MLP's gradients.
+#: passes to the kernel. Creating both anew took longer on CPU (about 30 µs) than the scan of a
+#: 3×128 MLP's gradients (13 µs).
 _check_flags = threading.local()
 
 
