@@ -269,7 +269,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per side first")
     parser.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
     args = parser.parse_args()
-    if args.block % LOG_EVERY or args.blocks < 1 or args.warmup < 0:
+    if args.block < LOG_EVERY or args.block % LOG_EVERY or args.blocks < 1 or args.warmup < 0:
         parser.error(
             f"--block must be a positive multiple of {LOG_EVERY} (every block holds whole logging "
             f"windows), --blocks at least 1 and --warmup at least 0; got {args.block}, {args.blocks}, "
