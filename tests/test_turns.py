@@ -19,12 +19,14 @@ def load_turns() -> ModuleType:
 turns = load_turns()
 
 
-def looping_side(baton: "turns.Baton", label: str, iterations: int, trace: list[str]) -> None:
-    """A side that ticks, records that it ran, and sleeps 1 ms per iteration."""
+def looping_side(
+    baton: "turns.Baton", label: str, iterations: int, trace: list[str], pause: float = 0.001
+) -> None:
+    """A side that ticks, records that it ran, and sleeps ``pause`` seconds per iteration."""
     for _ in range(iterations):
         baton.tick(label)
         trace.append(label)
-        time.sleep(0.001)
+        time.sleep(pause)
     baton.finish(label)
 
 
@@ -67,7 +69,20 @@ def test_sides_take_turns_of_one_block_in_a_rotating_order() -> None:
     assert sorted(label for label, _ in last) == ["a", "b", "c"] and all(n == 1 for _, n in last)
     for label in labels:  # each block: `block` iterations of ≥ 1 ms sleep, no waiting on others
         assert len(baton.seconds[label]) == blocks
-        assert all(block * 0.001 <= s < 1.0 for s in baton.seconds[label])
+        assert all(block * 0.001 <= s for s in baton.seconds[label])
+
+
+def test_a_block_times_only_its_own_side() -> None:
+    baton = turns.Baton(("fast", "slow"), 4)
+    pauses = {"fast": 0.001, "slow": 0.025}  # a slow block takes ≥ 100 ms
+    sides = {
+        label: (lambda label=label: looping_side(baton, label, 5 * 4 + 1, [], pauses[label]))
+        for label in pauses
+    }
+    assert run_within(baton, sides) == []
+    fast, slow = (sorted(baton.seconds[label])[2] for label in ("fast", "slow"))  # medians of 5 blocks
+    assert slow >= 0.1
+    assert fast < 0.1  # waiting through the slow side's turns is not counted
 
 
 def test_a_failing_side_leaves_the_rotation_and_its_error_is_raised() -> None:
