@@ -80,9 +80,9 @@ def test_a_block_times_only_its_own_side() -> None:
         for label in pauses
     }
     assert run_within(baton, sides) == []
-    fast, slow = (sorted(baton.seconds[label])[2] for label in ("fast", "slow"))  # medians of 5 blocks
-    assert slow >= 0.1
-    assert fast < 0.1  # waiting through the slow side's turns is not counted
+    assert min(baton.seconds["slow"]) >= 0.1
+    # Counting the wait through the slow side's turns would add ≥ 200 ms to 2 of the 5 fast blocks.
+    assert sum(baton.seconds["fast"]) / 5 < 0.05
 
 
 def test_a_failing_side_leaves_the_rotation_and_its_error_is_raised() -> None:
