@@ -3,6 +3,7 @@
 import importlib.util
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -30,7 +31,9 @@ def looping_side(
     baton.finish(label)
 
 
-def run_within(baton: "turns.Baton", sides: dict, seconds: float = 30.0) -> list[BaseException]:
+def run_within(
+    baton: "turns.Baton", sides: dict[str, Callable[[], None]], seconds: float = 30.0
+) -> list[BaseException]:
     """``run_in_turns`` in a daemon thread; fails the test if it deadlocks; returns what it raised."""
     raised: list[BaseException] = []
 
@@ -67,7 +70,7 @@ def test_sides_take_turns_of_one_block_in_a_rotating_order() -> None:
     rotations = [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
     assert [label for label, _ in timed] == [x for r in range(blocks) for x in rotations[r % 3]]
     assert sorted(label for label, _ in last) == ["a", "b", "c"] and all(n == 1 for _, n in last)
-    for label in labels:  # each block: `block` iterations of ≥ 1 ms sleep, no waiting on others
+    for label in labels:  # each block: `block` iterations of ≥ 1 ms sleep
         assert len(baton.seconds[label]) == blocks
         assert all(block * 0.001 <= s for s in baton.seconds[label])
 
