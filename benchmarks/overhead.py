@@ -141,7 +141,6 @@ def plain(work: Work) -> None:
                 sums = {}
             if iteration == work.iterations:
                 break
-    baton.finish("plain")
     run.finish()
 
 
@@ -185,9 +184,6 @@ class BatonTicks(Callback):
 
     def on_train_batch_start(self, *_: object) -> None:  # noqa: D102
         self.baton.tick(self.label)
-
-    def on_train_end(self, *_: object) -> None:  # noqa: D102
-        self.baton.finish(self.label)
 
 
 def fit(module: LightningModule, label: str, work: Work) -> None:

@@ -8,11 +8,12 @@ from collections.abc import Callable, Mapping
 class Baton:
     """Lets one side run at a time, for a block of iterations, and times each block.
 
-    Every side runs in its own thread and calls :meth:`tick` at the start of each iteration and
-    :meth:`finish` after its last one. A side's turn lasts ``block`` iterations, from the tick that
-    starts it to the ``block``-th tick after; at that tick the baton passes on and the side waits
-    for its next turn. Round ``r`` gives each unfinished side one turn, in the order of
-    :attr:`labels` rotated by ``r``. Only the holder runs; the others block on a condition variable.
+    Every side runs in its own thread (:func:`run_in_turns`) and calls :meth:`tick` at the start of
+    each iteration; :func:`run_in_turns` calls :meth:`finish` when the side returns or fails. A
+    side's turn lasts ``block`` iterations, from the tick that starts it to the ``block``-th tick
+    after; at that tick the baton passes on and the side waits for its next turn. Round ``r`` gives
+    each unfinished side one turn, in the order of :attr:`labels` rotated by ``r``. Only the holder
+    runs; the others block on a condition variable.
 
     Args:
         labels: The sides, in the order of round 0.
