@@ -1,6 +1,6 @@
 """lightning_gan's training loop against a plain PyTorch loop doing the same work.
 
-All sides use the same networks (fresh copies of one initialisation), the non-saturating loss,
+All sides use the same networks (each process builds them from the same seed), the non-saturating loss,
 Adam, the same DataLoader and batches, ``requires_grad`` toggling, and logging as the shipped
 configs do it: losses and mean D probabilities summed on the device and sent to an offline W&B run
 every 50 iterations. Three sides: ``plain`` is the hand-written loop; ``floor`` is the same loop
@@ -10,12 +10,12 @@ run under a ``Trainer`` configured like the shipped configs (W&B logger, progres
 50 batches), without validation.
 
 Interleaving. This machine's speed drifts by ±15 % over seconds to minutes, more than the few per
-cent being measured, so the sides do not run one after another: each runs in its own thread and a
-:class:`Baton` lets one side at a time run a block of ``--block`` iterations (50, one logging
-window: 0.5 to 2 s), then hands over. A round gives each side one block, in an order that rotates
-every round. Every side's blocks thus sample the same stretch of time, and the blocks of one round
-lie within a few seconds. The table gives each side's median it/s over its blocks, their ratios,
-and the median over rounds of the lightning_gan/plain ratio within a round ("paired").
+cent being measured, so the sides do not run one after another: each runs in its own process and
+takes turns (``turns.py``) running a block of ``--block`` iterations (50, one logging window: 0.5 to
+2 s) while the others wait. A round gives each side one block, in an order that rotates every
+round. Every side's blocks thus sample the same stretch of time, and the blocks of one round lie
+within a few seconds. The table gives each side's median it/s over its blocks, their ratios, and
+the median over rounds of the lightning_gan/plain ratio within a round ("paired").
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --cases mlp --blocks 200
@@ -24,7 +24,6 @@ The last line reads ``ratio R``: lightning_gan it/s ÷ plain it/s (medians) for 
 """
 
 import argparse
-import copy
 import os
 import statistics
 import sys
@@ -41,7 +40,7 @@ from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader
-from turns import Baton, run_in_turns
+from turns import Turn, run_in_turns
 
 from lightning_gan import GAN
 from lightning_gan.data import DigitsDataModule, GaussianMixtureDataModule
@@ -107,14 +106,14 @@ def add_to_window(sums: dict[str, Tensor], values: dict[str, Tensor]) -> None:
 
 @dataclass
 class Work:
-    """What each side gets: its own copies of the networks, a loader, and the run's settings."""
+    """What each side gets: the case's networks and a loader, its turn, and the run's settings."""
 
     generator: nn.Module
     discriminator: nn.Module
     loader: DataLoader
     lr: float
     iterations: int  # (warm-up + timed blocks) · block + 1
-    baton: Baton
+    turn: Turn
     args: argparse.Namespace
 
 
@@ -124,8 +123,8 @@ def wandb_run(scratch: str) -> "wandb.Run":
 
 
 def plain(work: Work) -> None:
-    """Algorithm 1 by hand for ``work.iterations`` iterations, ticking the baton at each."""
-    generator, discriminator, baton = work.generator, work.discriminator, work.baton
+    """Algorithm 1 by hand for ``work.iterations`` iterations, ticking the turn at each."""
+    generator, discriminator, turn = work.generator, work.discriminator, work.turn
     run = wandb_run(work.args.scratch)
     opt_g = torch.optim.Adam(generator.parameters(), lr=work.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=work.lr, betas=(0.5, 0.999))
@@ -133,7 +132,7 @@ def plain(work: Work) -> None:
     iteration = 0
     while iteration < work.iterations:
         for real, _ in work.loader:
-            baton.tick("plain")
+            turn.tick()
             add_to_window(sums, algorithm1_step(generator, discriminator, real, opt_g, opt_d))
             iteration += 1
             if iteration % LOG_EVERY == 0:
@@ -176,18 +175,18 @@ class FloorModule(LightningModule):
         return None
 
 
-class BatonTicks(Callback):
-    """Ticks the baton at the start of every batch (one batch is one iteration here: k = 1)."""
+class TurnTicks(Callback):
+    """Ticks the turn at the start of every batch (one batch is one iteration here: k = 1)."""
 
-    def __init__(self, baton: Baton, label: str) -> None:
-        self.baton, self.label = baton, label
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
 
     def on_train_batch_start(self, *_: object) -> None:  # noqa: D102
-        self.baton.tick(self.label)
+        self.turn.tick()
 
 
-def fit(module: LightningModule, label: str, work: Work) -> None:
-    """Fit ``module`` under a ``Trainer`` set up like the shipped configs, ticking the baton."""
+def fit(module: LightningModule, work: Work) -> None:
+    """Fit ``module`` under a ``Trainer`` set up like the shipped configs, ticking the turn."""
     args = work.args
     logger = WandbLogger(project="overhead", save_dir=args.scratch, offline=True, reinit="create_new")
     bar = [TQDMProgressBar(refresh_rate=LOG_EVERY)] if args.progress_bar else []
@@ -200,7 +199,7 @@ def fit(module: LightningModule, label: str, work: Work) -> None:
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=args.progress_bar,
-        callbacks=[BatonTicks(work.baton, label), *bar],
+        callbacks=[TurnTicks(work.turn), *bar],
     )
     trainer.fit(module, train_dataloaders=work.loader)
     logger.experiment.finish()
@@ -208,7 +207,7 @@ def fit(module: LightningModule, label: str, work: Work) -> None:
 
 def floor(work: Work) -> None:
     """The plain loop's body inside a bare LightningModule (:class:`FloorModule`)."""
-    fit(FloorModule(work.generator, work.discriminator, work.lr, work.iterations), "floor", work)
+    fit(FloorModule(work.generator, work.discriminator, work.lr, work.iterations), work)
 
 
 def packaged(work: Work) -> None:
@@ -217,10 +216,19 @@ def packaged(work: Work) -> None:
     gan = GAN(
         work.generator, work.discriminator, g_optimizer=adam, d_optimizer=adam, max_iterations=work.iterations
     )
-    fit(gan, "lightning_gan", work)
+    fit(gan, work)
 
 
 LOOPS: dict[str, Callable[[Work], None]] = {"plain": plain, "floor": floor, "lightning_gan": packaged}
+
+
+def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.Namespace) -> None:
+    """One side's whole run in its own process: the case's networks and loader, then its loop.
+
+    ``case`` seeds before building the networks, so every process starts from the same weights.
+    """
+    generator, discriminator, make_loader, lr = case(name)
+    LOOPS[label](Work(generator, discriminator, make_loader(), lr, iterations, turn, args))
 
 
 def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
@@ -230,16 +238,11 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
     end of a fit out of the last timed block. Sides are set up one at a time, and timing starts
     when all of them wait at their first iteration.
     """
-    generator, discriminator, make_loader, lr = case(name)
-    baton = Baton(SIDES, args.block)
     iterations = (args.warmup + args.blocks) * args.block + 1
-
-    def side(label: str) -> Callable[[], None]:
-        nets = copy.deepcopy(generator), copy.deepcopy(discriminator)
-        return lambda: LOOPS[label](Work(*nets, make_loader(), lr, iterations, baton, args))
-
-    run_in_turns(baton, {label: side(label) for label in SIDES})
-    rates = {label: [args.block / s for s in baton.seconds[label][args.warmup :]] for label in SIDES}
+    blocks = run_in_turns(SIDES, run_side, args.block, (name, iterations, args))
+    rates = {
+        label: [args.block / (end - start) for start, end in blocks[label][args.warmup :]] for label in SIDES
+    }
     for round_, row in enumerate(zip(*rates.values(), strict=True)):
         print(
             f"  {name} round {round_ + 1}: "

@@ -1,121 +1,141 @@
-"""Taking turns: several loops in one process, one at a time, in timed blocks (for the benchmarks)."""
+"""Taking turns: loops in separate processes, one at a time, in timed blocks (for the benchmarks).
 
-import threading
+Each side runs in its own process, in its main thread, as a user's training would: no side shares
+an interpreter, a GIL, a garbage collector, an allocator or a W&B service with another. Times are
+``time.perf_counter`` readings, which on Linux come from the system-wide monotonic clock, so blocks
+of different processes can be compared.
+"""
+
+import multiprocessing
 import time
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
 
 
-class Baton:
-    """Lets one side run at a time, for a block of iterations, and times each block.
+class Turn:
+    """A side's end of the baton: call :meth:`tick` at the start of every iteration.
 
-    Every side runs in its own thread (:func:`run_in_turns`) and calls :meth:`tick` at the start of
-    each iteration; :func:`run_in_turns` calls :meth:`finish` when the side returns or fails. A
-    side's turn lasts ``block`` iterations, from the tick that starts it to the ``block``-th tick
-    after; at that tick the baton passes on and the side waits for its next turn. Round ``r`` gives
-    each unfinished side one turn, in the order of :attr:`labels` rotated by ``r``. Only the holder
-    runs; the others block on a condition variable.
+    A turn lasts ``block`` iterations, from the tick that starts it to the ``block``-th tick after;
+    at that tick the side reports the block's start and end times and waits (blocked on a pipe) for
+    its next turn. The first tick only reports that the side's setup is done.
 
     Args:
-        labels: The sides, in the order of round 0.
+        connection: This side's end of its pipe to :func:`run_in_turns`.
         block: Iterations per turn.
     """
 
-    def __init__(self, labels: tuple[str, ...], block: int) -> None:
-        self.labels, self.block = labels, block
-        self.condition = threading.Condition()
-        self.holder: str | None = None
-        self.arrived: set[str] = set()
-        self.active = list(labels)
-        self.queue: list[str] = []
-        self.round = -1
-        self.begun = False
-        self.ticks = dict.fromkeys(labels, 0)
-        self.started = dict.fromkeys(labels, 0.0)
-        self.seconds: dict[str, list[float]] = {label: [] for label in labels}  # block durations, in order
+    def __init__(self, connection: Connection, block: int) -> None:
+        self.connection, self.block = connection, block
+        self.ticks = 0
+        self.started = 0.0
 
-    def tick(self, label: str) -> None:
-        """Mark the start of one of ``label``'s iterations; at a turn's end, hand over and wait."""
-        n = self.ticks[label]
-        self.ticks[label] = n + 1
-        if n == 0:  # first iteration: wait for the first turn
-            with self.condition:
-                self.arrived.add(label)
-                self.condition.notify_all()
-                self._wait_for_turn(label)
+    def tick(self) -> None:
+        """Mark the start of an iteration; at a turn's end, hand over and wait for the next turn."""
+        n = self.ticks
+        self.ticks = n + 1
+        if n == 0:
+            self._hand_over(("arrived",))
         elif n % self.block == 0:
-            self.seconds[label].append(time.perf_counter() - self.started[label])
-            with self.condition:
-                self._pass_on()
-                self._wait_for_turn(label)
+            self._hand_over(("block", self.started, time.perf_counter()))
 
-    def finish(self, label: str) -> None:
-        """Take ``label`` out of the rotation (after its last iteration, or on an error); idempotent."""
-        with self.condition:
-            if label not in self.active:
-                return
-            self.active.remove(label)
-            self.arrived.add(label)  # a side that failed before its first tick must not be waited for
-            if label in self.queue:
-                self.queue.remove(label)
-            if self.begun and self.holder == label:
-                self._pass_on()
-
-    def wait_until_arrived(self, label: str) -> None:
-        """Block until ``label`` has finished its setup and waits at its first tick."""
-        with self.condition:
-            self.condition.wait_for(lambda: label in self.arrived)
-
-    def begin(self) -> None:
-        """Give the first turn (call once every side has arrived)."""
-        with self.condition:
-            self.begun = True
-            self._pass_on()
-
-    def _pass_on(self) -> None:
-        """Hand the baton to the next side of this round, starting a new round when it is done."""
-        if not self.active:
-            self.holder = None
-            return
-        if not self.queue:
-            self.round += 1
-            shift = self.round % len(self.labels)
-            order = self.labels[shift:] + self.labels[:shift]
-            self.queue = [label for label in order if label in self.active]
-        self.holder = self.queue.pop(0)
-        self.condition.notify_all()
-
-    def _wait_for_turn(self, label: str) -> None:
-        self.condition.wait_for(lambda: self.holder == label)
-        self.started[label] = time.perf_counter()
+    def _hand_over(self, message: tuple) -> None:
+        self.connection.send(message)
+        self.connection.recv()  # the next turn
+        self.started = time.perf_counter()
 
 
-def run_in_turns(baton: Baton, sides: Mapping[str, Callable[[], None]]) -> None:
-    """Run each side in its own thread, taking turns on ``baton``; re-raise the first error.
+def _side_process(
+    side: Callable[..., None], label: str, connection: Connection, block: int, args: tuple[Any, ...]
+) -> None:
+    """Run ``side(label, turn, *args)`` and report how it ended: ``("done",)`` or ``("error", text)``."""
+    try:
+        side(label, Turn(connection, block), *args)
+    except BaseException:
+        connection.send(("error", traceback.format_exc()))
+    else:
+        connection.send(("done",))
+    connection.close()
 
-    The sides start one at a time, each once the previous one waits at its first tick, so that no
-    side's setup runs during another's timed block. A side that fails leaves the rotation and the
-    others go on to their end.
+
+class SideFailed(RuntimeError):
+    """A side raised or died; the message names it and holds its traceback or exit code."""
+
+
+def run_in_turns(
+    labels: tuple[str, ...], side: Callable[..., None], block: int, args: tuple[Any, ...] = ()
+) -> dict[str, list[tuple[float, float]]]:
+    """Run ``side(label, turn, *args)`` for every label, each in its own process, taking turns.
+
+    The processes start one at a time, each once the previous one waits at its first tick, so that
+    no side's setup runs while another is timed. Round ``r`` then gives each side still running one
+    turn, in the order of ``labels`` rotated by ``r``; only the side holding the turn runs. A side
+    leaves the rotation when it returns, raises or dies; the others go on to their end. A side's
+    last turn runs what follows its last tick (its teardown too) while no other side runs.
 
     Args:
-        baton: The baton the sides tick; its labels are the keys of ``sides``.
-        sides: Label → the side's whole loop (it ticks the baton at every iteration).
+        labels: The sides, in the order of round 0.
+        side: A module-level function (the processes are spawned, so it is pickled by name) that
+            calls ``turn.tick()`` at the start of each iteration.
+        block: Iterations per turn.
+        args: Further arguments to ``side``; picklable.
+
+    Returns:
+        label → ``(start, end)`` of each of its completed blocks, in order.
+
+    Raises:
+        SideFailed: For the first side that raised or died, once all sides have ended.
     """
-    errors: list[BaseException] = []
+    context = multiprocessing.get_context("spawn")
+    pipes: dict[str, Connection] = {}
+    processes: dict[str, multiprocessing.process.BaseProcess] = {}
+    blocks: dict[str, list[tuple[float, float]]] = {label: [] for label in labels}
+    failures: list[str] = []
 
-    def run(label: str) -> None:
+    def turn(label: str) -> bool:
+        """Let ``label`` run until it hands over (True) or ends (False)."""
         try:
-            sides[label]()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            baton.finish(label)
+            message = pipes[label].recv()
+        except EOFError:
+            processes[label].join()
+            failures.append(f"side {label!r} died (exit code {processes[label].exitcode})")
+            return False
+        if message[0] == "block":
+            blocks[label].append(message[1:])
+        elif message[0] == "error":
+            failures.append(f"side {label!r} failed:\n{message[1]}")
+        return message[0] in ("arrived", "block")
 
-    threads = {label: threading.Thread(target=run, args=(label,), daemon=True) for label in sides}
-    for label, thread in threads.items():
-        thread.start()
-        baton.wait_until_arrived(label)
-    baton.begin()
-    for thread in threads.values():
-        thread.join()
-    if errors:
-        raise errors[0]
+    try:
+        active = []
+        for label in labels:
+            pipes[label], child = context.Pipe()
+            processes[label] = context.Process(
+                target=_side_process,
+                args=(side, label, child, block, args),
+                name=f"side-{label}",
+                daemon=True,
+            )
+            processes[label].start()
+            child.close()  # the parent keeps only its own end, so that a dead side reads as EOF
+            if turn(label):
+                active.append(label)
+        round_ = 0
+        while active:
+            shift = round_ % len(labels)
+            for label in [label for label in labels[shift:] + labels[:shift] if label in active]:
+                pipes[label].send("go")
+                if not turn(label):
+                    active.remove(label)
+            round_ += 1
+    finally:  # after an interruption, closing the pipes ends the sides waiting for a turn
+        for pipe in pipes.values():
+            pipe.close()
+        for process in processes.values():
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    if failures:
+        raise SideFailed(failures[0])
+    return blocks
