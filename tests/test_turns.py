@@ -19,8 +19,11 @@ Plan = dict[str, tuple[int, float, str | None]]  # label → (iterations, second
 
 
 def side(label: str, turn: "turns.Turn", plan: Plan, log_dir: str) -> None:
-    """Ticks, logs and sleeps per ``plan[label]``; failure ``"setup"`` raises before the first tick,
-    ``"raise"`` after it, ``"die"`` ends the process with exit code 3 after two ticks."""
+    """Tick, log the time and sleep, ``plan[label]`` times, failing as the plan says.
+
+    Failure ``"setup"`` raises before the first tick, ``"raise"`` right after it, and ``"die"`` ends
+    the process with exit code 3 after two ticks, without a word to its pipe.
+    """
     iterations, pause, failure = plan[label]
     if failure == "setup":
         raise ValueError("setup failed")
