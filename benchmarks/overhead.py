@@ -117,15 +117,10 @@ class Work:
     args: argparse.Namespace
 
 
-def wandb_run(scratch: str) -> "wandb.Run":
-    """A new offline W&B run beside the other sides' open runs."""
-    return wandb.init(project="overhead", dir=scratch, mode="offline", reinit="create_new")
-
-
 def plain(work: Work) -> None:
     """Algorithm 1 by hand for ``work.iterations`` iterations, ticking the turn at each."""
     generator, discriminator, turn = work.generator, work.discriminator, work.turn
-    run = wandb_run(work.args.scratch)
+    run = wandb.init(project="overhead", dir=work.args.scratch, mode="offline")
     opt_g = torch.optim.Adam(generator.parameters(), lr=work.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=work.lr, betas=(0.5, 0.999))
     sums: dict[str, Tensor] = {}
@@ -188,7 +183,7 @@ class TurnTicks(Callback):
 def fit(module: LightningModule, work: Work) -> None:
     """Fit ``module`` under a ``Trainer`` set up like the shipped configs, ticking the turn."""
     args = work.args
-    logger = WandbLogger(project="overhead", save_dir=args.scratch, offline=True, reinit="create_new")
+    logger = WandbLogger(project="overhead", save_dir=args.scratch, offline=True)
     bar = [TQDMProgressBar(refresh_rate=LOG_EVERY)] if args.progress_bar else []
     trainer = Trainer(
         accelerator="cpu",
