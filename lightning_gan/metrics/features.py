@@ -70,7 +70,10 @@ class InceptionFeatures(FrozenFeatures):
     needs torchvision). Its weights download from GitHub on first use; on an offline machine pass
     the file (``pt_inception-2015-12-05-6726825d.pth``) as ``weights_path``. Samples in ``[-1, 1]``
     are mapped to bytes, ``round((x + 1) · 127.5)``, and grey images repeated to 3 channels, as
-    torch-fidelity expects; it resizes to 299 × 299 itself.
+    torch-fidelity expects. Images are resized to 299 × 299 as torch-fidelity and the original
+    TensorFlow FID do (bilinear, TensorFlow 1 sampling grid), not with torchmetrics' default
+    antialiased resize, so features, FD and KID equal torch-fidelity's and stay comparable with
+    published FIDs.
 
     Args:
         weights_path: Local Inception weights (``None``: torch-fidelity's download).
@@ -85,6 +88,7 @@ class InceptionFeatures(FrozenFeatures):
                 name="inception-v3-compat",
                 features_list=["2048"],
                 feature_extractor_weights_path=None if weights_path is None else str(weights_path),
+                antialias=False,
             )
         except (ImportError, ModuleNotFoundError) as err:
             raise ImportError(

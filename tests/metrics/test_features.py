@@ -1,6 +1,6 @@
-"""InceptionFeatures' own part (weights path, byte mapping, channels, shape), with torch-fidelity's
-network replaced by a recorder: the real one needs torchvision, which cannot load on the CPU test
-machines, and downloads its weights."""
+"""InceptionFeatures' own part (weights path, resize mode, byte mapping, channels, shape), with
+torch-fidelity's network replaced by a recorder, so it runs without the optional extra. The real
+network is checked in ``test_inception_fidelity.py``, where the extra is installed."""
 
 import pytest
 import torch
@@ -16,10 +16,10 @@ class FakeInception(nn.Module):
     instances: list["FakeInception"] = []
 
     def __init__(
-        self, name: str, features_list: list[str], feature_extractor_weights_path: str | None
+        self, name: str, features_list: list[str], feature_extractor_weights_path: str | None, antialias: bool
     ) -> None:
         super().__init__()
-        self.args = (name, features_list, feature_extractor_weights_path)
+        self.args = (name, features_list, feature_extractor_weights_path, antialias)
         self.scale = nn.Parameter(torch.ones(()))  # a weight that must stay out of the GAN's state_dict
         self.inputs: list[torch.Tensor] = []
         FakeInception.instances.append(self)
@@ -41,7 +41,8 @@ def test_local_weights_path_reaches_torch_fidelity(fake_inception, tmp_path):
     weights = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
     InceptionFeatures(weights_path=weights)
     InceptionFeatures()
-    assert fake_inception[0].args == ("inception-v3-compat", ["2048"], str(weights))
+    # antialias=False: torch-fidelity's TensorFlow-compatible resize, not torchmetrics' default.
+    assert fake_inception[0].args == ("inception-v3-compat", ["2048"], str(weights), False)
     assert fake_inception[1].args[2] is None  # torch-fidelity's own download
 
 
