@@ -14,11 +14,17 @@ cent being measured, so the sides do not run one after another: each runs in its
 takes turns (``turns.py``) running a block of ``--block`` iterations (50, one logging window: 0.5 to
 2 s) while the others wait. A round gives each side one block, in an order that rotates every
 round. Every side's blocks thus sample the same stretch of time, and the blocks of one round lie
-within a few seconds. The table gives each side's median it/s over its blocks, their ratios, and
-the median over rounds of the lightning_gan/plain ratio within a round ("paired").
+within a few seconds.
+
+Process sets. Whole runs of the same code have differed by more than their rounds' scatter
+explains (README), as if each process had a speed of its own; one set of processes is one draw of
+that. So each case runs ``--processes`` sets of fresh processes, one after another, each for
+``--blocks`` rounds. The table gives each side's median it/s over all its blocks, their ratios, the
+median over rounds of the lightning_gan/plain ratio within a round ("paired"), and that ratio's
+median in each process set.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
-    python benchmarks/overhead.py --cases mlp --blocks 200
+    python benchmarks/overhead.py --cases mlp --processes 5
 
 The last line reads ``ratio R``: lightning_gan it/s ÷ plain it/s (medians) for the first case.
 """
@@ -226,25 +232,30 @@ def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.
     LOOPS[label](Work(generator, discriminator, make_loader(), lr, iterations, turn, args))
 
 
-def measure(name: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    """Run the three sides block by block; return each one's it/s per block after the warm-up blocks.
+def measure(name: str, args: argparse.Namespace) -> list[dict[str, list[float]]]:
+    """Run the three sides block by block in each process set; return, per set, each side's it/s per block.
 
-    Each side runs ``(warmup + blocks) · block + 1`` iterations: the last one, untimed, keeps the
-    end of a fit out of the last timed block. Sides are set up one at a time, and timing starts
-    when all of them wait at their first iteration.
+    Each side runs ``(warmup + blocks) · block + 1`` iterations per set, and its first ``warmup``
+    blocks are left out: the last iteration, untimed, keeps the end of a fit out of the last timed
+    block. Sides are set up one at a time, and timing starts when all of them wait at their first
+    iteration.
     """
     iterations = (args.warmup + args.blocks) * args.block + 1
-    blocks = run_in_turns(SIDES, run_side, args.block, (name, iterations, args))
-    rates = {
-        label: [args.block / (end - start) for start, end in blocks[label][args.warmup :]] for label in SIDES
-    }
-    for round_, row in enumerate(zip(*rates.values(), strict=True)):
-        print(
-            f"  {name} round {round_ + 1}: "
-            + "  ".join(f"{label} {rate:.1f}" for label, rate in zip(SIDES, row, strict=True)),
-            file=sys.stderr,
-        )
-    return rates
+    sets = []
+    for set_ in range(args.processes):
+        blocks = run_in_turns(SIDES, run_side, args.block, (name, iterations, args))
+        rates = {
+            label: [args.block / (end - start) for start, end in blocks[label][args.warmup :]]
+            for label in SIDES
+        }
+        for round_, row in enumerate(zip(*rates.values(), strict=True)):
+            print(
+                f"  {name} set {set_ + 1} round {round_ + 1}: "
+                + "  ".join(f"{label} {rate:.1f}" for label, rate in zip(SIDES, row, strict=True)),
+                file=sys.stderr,
+            )
+        sets.append(rates)
+    return sets
 
 
 def paired(runs: dict[str, list[float]], over: str, under: str) -> float:
@@ -258,37 +269,48 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", nargs="+", choices=["mlp", "dcgan"], default=["mlp", "dcgan"])
-    parser.add_argument("--blocks", type=int, default=60, help="timed blocks (rounds) per side")
+    parser.add_argument("--blocks", type=int, default=20, help="timed blocks (rounds) per process set")
+    parser.add_argument("--processes", type=int, default=3, help="fresh process sets per case")
     parser.add_argument("--block", type=int, default=LOG_EVERY, help="iterations per block")
     parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per side first")
     parser.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
     args = parser.parse_args()
-    if args.block < LOG_EVERY or args.block % LOG_EVERY or args.blocks < 1 or args.warmup < 0:
+    if (
+        args.block < LOG_EVERY
+        or args.block % LOG_EVERY
+        or min(args.blocks, args.processes) < 1
+        or args.warmup < 0
+    ):
         parser.error(
             f"--block must be a positive multiple of {LOG_EVERY} (every block holds whole logging "
-            f"windows), --blocks at least 1 and --warmup at least 0; got {args.block}, {args.blocks}, "
-            f"{args.warmup}"
+            f"windows), --blocks and --processes at least 1 and --warmup at least 0; got --block "
+            f"{args.block}, --blocks {args.blocks}, --processes {args.processes}, --warmup {args.warmup}"
         )
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ["WANDB_MODE"] = "offline"  # runs are written locally, never uploaded
     with tempfile.TemporaryDirectory() as scratch:
         args.scratch = scratch
         runs = {name: measure(name, args) for name in args.cases}
-    print(f"\nmedians over {args.blocks} rounds of interleaved blocks of {args.block} iterations per side")
+    print(
+        f"\nmedians over {args.processes} process sets × {args.blocks} rounds of interleaved blocks of "
+        f"{args.block} iterations per side"
+    )
     print(
         f"{'case':<6} {'plain it/s':>11} {'floor it/s':>11} {'lightning_gan it/s':>19} "
-        f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10} {'paired gan/plain':>17}"
+        f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10} {'paired gan/plain':>17}  by process set"
     )
     ratios = {}
-    for name, sides in runs.items():
-        rates = {label: statistics.median(values) for label, values in sides.items()}
+    for name, sets in runs.items():
+        pooled = {label: [rate for rates in sets for rate in rates[label]] for label in SIDES}
+        rates = {label: statistics.median(values) for label, values in pooled.items()}
         ratios[name] = rates["lightning_gan"] / rates["plain"]
+        by_set = " ".join(f"{paired(rates_, 'lightning_gan', 'plain'):.3f}" for rates_ in sets)
         print(
             f"{name:<6} {rates['plain']:>11.1f} {rates['floor']:>11.1f} {rates['lightning_gan']:>19.1f} "
             f"{rates['floor'] / rates['plain']:>12.3f} {rates['lightning_gan'] / rates['floor']:>10.3f} "
-            f"{ratios[name]:>10.3f} {paired(sides, 'lightning_gan', 'plain'):>17.3f}"
+            f"{ratios[name]:>10.3f} {paired(pooled, 'lightning_gan', 'plain'):>17.3f}  {by_set}"
         )
-    print("paired: median over rounds of the ratio between blocks of the same round")
+    print("paired: median over rounds of the ratio between blocks of the same round (all sets; each set)")
     print()
     print(f"ratio {ratios[args.cases[0]]:.3f}")
 
