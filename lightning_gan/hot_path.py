@@ -18,6 +18,10 @@ Four things run on every GAN update and cost more than they need to on small net
 - The non-finite gradient check. A global gradient norm (grouping, one norm per tensor, a stack, a
   final norm) is more than a yes/no needs; :func:`all_finite` uses the fused kernel that PyTorch's
   ``GradScaler`` runs to look for inf/NaN gradients.
+- PyTorch's own wrappers around ``Optimizer.step`` and ``Optimizer.zero_grad``: each opens a
+  ``record_function`` span for the profiler, and the step wrapper also runs the global and
+  per-optimizer step hooks. With no profiler running and no hook registered they change nothing;
+  :func:`bare_step` and :func:`clear_gradients` then call what they wrap.
 """
 
 import threading
@@ -32,6 +36,7 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor, nn
 from torch.optim import Optimizer
+from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
 #: Value types that are never a parameter, a module or a tensor.
 PLAIN_TYPES = frozenset({bool, int, float, str, type(None), dict, list, tuple})
@@ -95,8 +100,52 @@ def plain_step(optimizer: LightningOptimizer, before_step: Callable[[Optimizer],
     """
     optimizer._on_before_step()
     before_step(optimizer.optimizer)
-    optimizer.optimizer.step()
+    bare_step(optimizer.optimizer)
     optimizer._on_after_step()
+
+
+def bare_step(optimizer: Optimizer) -> None:
+    """``optimizer.step()``; where PyTorch's wrapper around it would add nothing, the update alone.
+
+    PyTorch wraps each optimizer class's ``step`` once (``Optimizer.profile_hook_step``, marked
+    ``hooked``): a profiler span around the global and per-optimizer pre-hooks, the update, a
+    profiler entry point and the post-hooks. When no profiler runs and no step hook is registered,
+    the update alone is the same computation, and it skips the span's cost (about 5 % of a 3×128
+    MLP's iteration on 2 CPU cores, both wrappers together).
+
+    Args:
+        optimizer: A torch optimizer (not a ``LightningOptimizer``).
+    """
+    step = type(optimizer).step
+    update = getattr(step, "__wrapped__", None)
+    watched = (
+        torch.autograd._profiler_enabled()
+        or _global_optimizer_pre_hooks
+        or _global_optimizer_post_hooks
+        or optimizer._optimizer_step_pre_hooks
+        or optimizer._optimizer_step_post_hooks
+    )
+    if update is None or not getattr(step, "hooked", False) or watched:
+        optimizer.step()
+    else:
+        update(optimizer)
+
+
+def clear_gradients(optimizer: Optimizer) -> None:
+    """``optimizer.zero_grad(set_to_none=True)``, without its profiler span where no profiler runs.
+
+    Sets every parameter's ``grad`` to ``None``, as ``Optimizer.zero_grad`` does; an optimizer
+    class with its own ``zero_grad`` keeps it.
+
+    Args:
+        optimizer: A torch optimizer or a ``LightningOptimizer`` (which shares its parameter groups).
+    """
+    if type(optimizer).zero_grad is not Optimizer.zero_grad or torch.autograd._profiler_enabled():
+        optimizer.zero_grad(set_to_none=True)
+        return
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            parameter.grad = None
 
 
 def is_plain_assignment(module: nn.Module, name: str, value: object) -> bool:

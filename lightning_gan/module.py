@@ -26,6 +26,7 @@ from lightning_gan.distributed import GANDDPStrategy, average_buffers, is_plain_
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.hot_path import (
     all_finite,
+    clear_gradients,
     is_plain_assignment,
     plain_backward_suffices,
     plain_step,
@@ -395,7 +396,7 @@ class GAN(LightningModule):
             d_out = self.discriminator_loss(real, fake, batch)
             penalties = self._penalties("discriminator", d_update, real, fake, labels)
             if self.micro_batch == 0:
-                opt_d.zero_grad(set_to_none=True)
+                clear_gradients(opt_d)
             self._backward(self._update_loss(d_out["d_loss"], penalties, n_acc))
         self._accumulate(d_out | penalties)
         if not last_micro_batch:
@@ -410,7 +411,7 @@ class GAN(LightningModule):
 
         # G phase: descend the generator loss on fresh noise, D frozen; plus due G regularizers.
         with self.toggled_optimizer(opt_g):
-            opt_g.zero_grad(set_to_none=True)
+            clear_gradients(opt_g)
             for index, micro_batch in enumerate(micro_batches):
                 real, labels = self.real_from_batch(micro_batch), self.labels_from_batch(micro_batch)
                 with self._phase("generator", sync=index == len(micro_batches) - 1):

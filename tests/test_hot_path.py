@@ -5,9 +5,10 @@ import torch
 from lightning import Callback, LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from lightning_gan import GAN
-from lightning_gan.hot_path import all_finite, is_plain_assignment
+from lightning_gan.hot_path import all_finite, bare_step, clear_gradients, is_plain_assignment
 
 from .helpers import quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
@@ -165,3 +166,84 @@ def test_other_precision_or_a_profiler_keeps_lightnings_dispatch(
 ):
     fit(**trainer_kwargs)
     assert len(manual_backward_calls) == len(step_calls) == 18
+
+
+def adam_pair() -> tuple[nn.Module, torch.optim.Adam, nn.Module, torch.optim.Adam]:
+    """Two identical small networks with Adam, gradients set, one Adam step already taken."""
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    b = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    b.load_state_dict(a.state_dict())
+    opt_a, opt_b = torch.optim.Adam(a.parameters(), lr=0.1), torch.optim.Adam(b.parameters(), lr=0.1)
+    x = torch.randn(8, 3)
+    for net, opt in ((a, opt_a), (b, opt_b)):
+        net(x).square().mean().backward()
+        opt.step()
+        net(x).square().mean().backward()
+    return a, opt_a, b, opt_b
+
+
+def profiled_names(action) -> set[str]:
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        action()
+    return {event.name for event in profile.events()}
+
+
+@pytest.fixture
+def spans(monkeypatch) -> list[str]:
+    """The names of the ``record_function`` spans opened while a test runs."""
+    opened = []
+    original = torch.autograd.profiler.record_function.__enter__
+
+    def enter(self):
+        opened.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(torch.autograd.profiler.record_function, "__enter__", enter)
+    return opened
+
+
+def test_bare_step_is_the_same_update_and_defers_to_hooks_and_the_profiler(spans):
+    a, opt_a, b, opt_b = adam_pair()
+    spans.clear()
+    bare_step(opt_a)
+    assert spans == []  # no profiler, no hook: the update alone
+    opt_b.step()
+    assert spans == ["Optimizer.step#Adam.step"]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    for state_a, state_b in zip(opt_a.state.values(), opt_b.state.values(), strict=True):
+        assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    # A registered step hook, global or on this optimizer, runs: bare_step goes through the wrapper.
+    calls = []
+    handles = [
+        register_optimizer_step_pre_hook(lambda *_: calls.append("global pre")),
+        opt_a.register_step_post_hook(lambda *_: calls.append("own post")),
+    ]
+    bare_step(opt_a)
+    for handle in handles:
+        handle.remove()
+    assert calls == ["global pre", "own post"]
+    # Under a profiler the step keeps its span.
+    assert "Optimizer.step#Adam.step" in profiled_names(lambda: bare_step(opt_a))
+
+
+def test_clear_gradients_sets_them_to_none_and_keeps_a_profiler_span_or_an_own_zero_grad(spans):
+    a, opt_a, _, _ = adam_pair()
+    opt_a.add_param_group({"params": [nn.Parameter(torch.ones(2))]})
+    opt_a.param_groups[1]["params"][0].grad = torch.ones(2)
+    spans.clear()
+    clear_gradients(opt_a)
+    assert spans == []
+    assert all(p.grad is None for group in opt_a.param_groups for p in group["params"])
+    a[0].weight.grad = torch.ones_like(a[0].weight)
+    assert "Optimizer.zero_grad#Adam.zero_grad" in profiled_names(lambda: clear_gradients(opt_a))
+    assert a[0].weight.grad is None
+
+    class OwnZeroGrad(torch.optim.SGD):
+        def zero_grad(self, set_to_none: bool = True) -> None:
+            self.cleared = set_to_none
+            super().zero_grad(set_to_none)
+
+    own = OwnZeroGrad(a.parameters(), lr=0.1)
+    clear_gradients(own)
+    assert own.cleared is True

@@ -120,6 +120,7 @@ def test_fd_and_kid_equal_torch_fidelity_on_the_same_images(weights: Path, chann
         cuda=False,
         batch_size=N,
         cache=False,
+        save_cpu_ram=True,  # read the images in this process, without DataLoader workers
         verbose=False,
     )
     fid = reference["frechet_inception_distance"]
