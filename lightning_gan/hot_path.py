@@ -1,6 +1,6 @@
 """Cheaper equivalents of per-update work, used only where they give the same result.
 
-Four things run on every GAN update and cost more than they need to on small networks:
+Five things run on every GAN update and cost more than they need to on small networks:
 
 - Lightning's ``manual_backward`` dispatch (strategy → precision plugin → ``on_before_backward`` and
   ``on_after_backward`` on every callback and the module, each under a profiler context) around a
