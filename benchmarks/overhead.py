@@ -235,8 +235,8 @@ def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.
 def measure(name: str, args: argparse.Namespace) -> list[dict[str, list[float]]]:
     """Run the three sides block by block in each process set; return, per set, each side's it/s per block.
 
-    Each side runs ``(warmup + blocks) · block + 1`` iterations per set, and its first ``warmup``
-    blocks are left out: the last iteration, untimed, keeps the end of a fit out of the last timed
+    Each side runs ``(warmup + blocks) · block + 1`` iterations per set. Its first ``warmup`` blocks
+    are left out, and the last iteration, untimed, keeps the end of a fit out of the last timed
     block. Sides are set up one at a time, and timing starts when all of them wait at their first
     iteration.
     """
