@@ -112,12 +112,18 @@ def fit(callbacks=(), cls=GAN, **trainer_kwargs):
     return gan
 
 
-def test_plain_backward_and_step_are_bitwise_equal_to_lightnings_dispatch(manual_backward_calls, step_calls):
+def test_plain_backward_and_step_are_bitwise_equal_to_lightnings_dispatch(
+    manual_backward_calls, step_calls, spans
+):
     plain = fit()
-    # Nothing overrides a backward or step hook: loss.backward() and plain_step directly.
+    # Nothing overrides a backward or step hook: loss.backward() and plain_step directly, and the
+    # optimizers' steps and zero_grads open no profiler span (bare_step, clear_gradients).
     assert manual_backward_calls == step_calls == []
+    assert not [name for name in spans if name.startswith("Optimizer.")]
     counter = HookCounter()
     dispatched = fit([counter])
+    # Through Lightning's dispatch the steps go through PyTorch's wrapper, span included.
+    assert sum(name.startswith("Optimizer.step#") for name in spans) == 18
     # 6 iterations of k = 2 D updates and 1 G update: 18 backward passes and 18 steps through
     # Lightning, every hook called; the step counter agrees either way.
     assert len(manual_backward_calls) == counter.before == counter.after == 18
