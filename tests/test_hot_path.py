@@ -1,5 +1,7 @@
 """The per-update shortcuts: taken only where they change nothing, and then bitwise equal."""
 
+from functools import partial
+
 import pytest
 import torch
 from lightning import Callback, LightningModule
@@ -253,3 +255,36 @@ def test_clear_gradients_sets_them_to_none_and_keeps_a_profiler_span_or_an_own_z
     own = OwnZeroGrad(a.parameters(), lr=0.1)
     clear_gradients(own)
     assert own.cleared is True
+
+
+def test_bare_step_goes_through_a_step_set_on_the_instance():
+    # A learning-rate scheduler replaces the instance's step with a wrapper that notes the call;
+    # skipping it would make the scheduler warn that it stepped before the optimizer.
+    a, opt_a, b, opt_b = adam_pair()
+    scheduler = torch.optim.lr_scheduler.LinearLR(opt_a, start_factor=1.0, end_factor=0.5, total_iters=4)
+    assert not getattr(opt_a, "_opt_called", False)
+    bare_step(opt_a)
+    opt_b.step()
+    assert opt_a._opt_called
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    scheduler.step()
+    assert opt_a.param_groups[0]["lr"] == pytest.approx(0.1 * (1 - 0.5 / 4))
+
+
+def test_a_fit_with_schedules_keeps_the_plain_step_and_gets_no_scheduler_order_warning(recwarn):
+    linear = partial(torch.optim.lr_scheduler.LinearLR, start_factor=1.0, end_factor=0.5, total_iters=10)
+    gan = tiny_gan(g_scheduler=linear, d_scheduler=linear)
+    quiet_trainer(max_steps=12).fit(gan, tiny_mixture())
+    assert gan._plain_step
+    assert not [w for w in recwarn if "lr_scheduler.step()" in str(w.message)]
+    # 6 iterations of one G and one D update each: both schedules stepped 6 times.
+    assert [s.last_epoch for s in gan.lr_schedulers()] == [6, 6]
+
+
+def test_clear_gradients_keeps_a_zero_grad_set_on_the_instance():
+    a, opt_a, _, _ = adam_pair()
+    calls = []
+    opt_a.zero_grad = lambda set_to_none=True: calls.append(set_to_none)
+    clear_gradients(opt_a)
+    assert calls == [True]
+    assert a[0].weight.grad is not None  # the instance's zero_grad, which clears nothing, was used
