@@ -8,7 +8,6 @@ from typing import Any
 import torch
 from fsspec.implementations.local import LocalFileSystem
 from lightning.fabric.utilities.cloud_io import get_filesystem
-from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
@@ -20,10 +19,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     process killed at any moment leaves the previous checkpoint intact, or the complete new one.
     Lightning's own writer stages the bytes in the system temp folder and moves them, which turns
     into a plain, interruptible copy when that folder lies on another file system. Remote paths
-    (``s3://``, ...) keep Lightning's behaviour.
+    (``s3://``, ...) keep Lightning's behaviour. Chosen explicitly, in a config's
+    ``trainer.plugins`` (every shipped config does) or ``Trainer(plugins=[AtomicCheckpointIO()])``.
     """
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any = None) -> None:  # noqa: ANN401
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:  # noqa: ANN401
         """Write ``checkpoint`` to ``path`` atomically (local paths).
 
         Args:

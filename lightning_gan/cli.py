@@ -1,14 +1,20 @@
 """``lightning-gan``: LightningCLI over :class:`~lightning_gan.GAN` and any LightningDataModule."""
 
+import os
 import sys
+import traceback
 from importlib import resources
 from pathlib import Path
 
-from jsonargparse import Namespace
+import torch
+from jsonargparse import ArgumentParser, Namespace
 from lightning import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+import lightning_gan
 from lightning_gan.callbacks.save_config import SaveConfigToRun
+from lightning_gan.distributed import CLI_STRATEGIES
 from lightning_gan.module import GAN
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -88,20 +94,28 @@ PROGRESS_BAR = Namespace(
     init_args=Namespace(refresh_rate=50),
 )
 
+#: The CLI's pre-emption checkpoint (SIGTERM writes last.ckpt), added unless the config has one.
+SIGTERM_CHECKPOINT = Namespace(
+    class_path="lightning_gan.callbacks.CheckpointOnSigterm", init_args=Namespace()
+)
 
-def add_default_progress_bar(config: Namespace) -> None:
-    """Append :data:`PROGRESS_BAR` to ``trainer.callbacks`` unless a progress bar is configured or off.
+
+def add_default_callbacks(config: Namespace) -> None:
+    """Append :data:`PROGRESS_BAR` and :data:`SIGTERM_CHECKPOINT` to ``trainer.callbacks`` where missing.
+
+    No progress bar is added where one is configured or ``enable_progress_bar`` is false.
 
     Args:
         config: One subcommand's parsed config, changed in place.
     """
     trainer = config.trainer
-    if trainer.get("enable_progress_bar") is False:
-        return
     callbacks = list(trainer.get("callbacks") or [])
-    if any("ProgressBar" in str(callback.get("class_path", "")) for callback in callbacks):
-        return
-    trainer.callbacks = [*callbacks, PROGRESS_BAR.clone()]
+    paths = [str(callback.get("class_path", "")) for callback in callbacks]
+    if trainer.get("enable_progress_bar") is not False and not any("ProgressBar" in path for path in paths):
+        callbacks.append(PROGRESS_BAR.clone())
+    if SIGTERM_CHECKPOINT.class_path not in paths:
+        callbacks.append(SIGTERM_CHECKPOINT.clone())
+    trainer.callbacks = callbacks
 
 
 #: Loggers whose run folder is ``<save_dir>/<name>/<version>`` and whose ``version`` argument names it.
@@ -121,22 +135,17 @@ def _logger_folder(logger: Namespace) -> tuple[Path, str | None] | None:
 
 
 def resume_run(config: Namespace) -> None:
-    """Make ``--ckpt_path`` resume the run it came from: its file, its logger run, unpickled hparams.
+    """Make ``--ckpt_path`` resume the run it came from: its file and its logger run.
 
     - ``ckpt_path=last`` becomes the newest ``checkpoints/last*.ckpt`` of any run under the
       logger's ``<save_dir>/<name>/`` (Lightning alone would look only in a new run's folder).
     - A checkpoint inside ``<save_dir>/<name>/<run>/checkpoints/`` sets the logger's ``version``
       to ``<run>``, so W&B continues the same run id (``resume="allow"``) and new checkpoints,
       samples and the config land in the same folder.
-    - ``weights_only`` defaults to ``False``: the checkpoint's hyperparameters hold the networks as
-      Python objects (what lets ``GAN.load_from_checkpoint(path)`` rebuild them), which only
-      unpickling restores; resume only from checkpoints you trust.
 
     Args:
         config: One subcommand's parsed config, changed in place.
     """
-    if "weights_only" in config and config.weights_only is None:
-        config.weights_only = False
     ckpt_path = config.get("ckpt_path")
     logger = config.trainer.get("logger")
     folder = _logger_folder(logger) if isinstance(logger, Namespace) else None
@@ -159,6 +168,62 @@ def resume_run(config: Namespace) -> None:
                 "drop the logger's version/id to continue that run, or give a checkpoint of the run named"
             )
         logger.init_args.version = run
+
+
+#: Checkpoint names Lightning resolves itself (not files).
+SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")
+
+
+def check_checkpoint_file(ckpt_path: str | None) -> None:
+    """Fail early, naming the option and the file, unless ``ckpt_path`` is a checkpoint the CLI can read.
+
+    Lightning's CLI reads the file with ``torch.load(weights_only=True)`` before anything else runs.
+    Checkpoints written by ``lightning-gan fit`` hold tensors, numbers and strings only; one of a model
+    built in Python keeps its networks as objects in the hyperparameters and needs
+    ``GAN.load_from_checkpoint(path, weights_only=False)`` instead.
+
+    Args:
+        ckpt_path: The ``--ckpt_path`` value (``None``, a special name or a path).
+
+    Raises:
+        ValueError: If the file is missing, truncated or corrupt, or holds Python objects.
+    """
+    if ckpt_path is None or ckpt_path in SPECIAL_CKPT_PATHS or "://" in str(ckpt_path):
+        return
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise ValueError(
+            f"--ckpt_path {ckpt_path}: no such file; give a .ckpt file or 'last' (the newest run's)"
+        )
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 (torch raises many kinds for a bad file)
+        if "Unsupported global" in str(error):
+            raise ValueError(
+                f"--ckpt_path {ckpt_path}: the checkpoint holds Python objects, which the CLI does not "
+                "unpickle (a model built in Python keeps its networks in the hyperparameters; version 0.1 "
+                "kept NumPy's random state); if you trust the file, load it in Python with "
+                "GAN.load_from_checkpoint(path, weights_only=False)"
+            ) from error
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"--ckpt_path {ckpt_path}: not a readable checkpoint (truncated or corrupt?): {reason}"
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ValueError(
+            f"--ckpt_path {ckpt_path}: a torch file but not a Lightning checkpoint (no state_dict)"
+        )
+
+
+def use_gan_ddp(config: Namespace) -> None:
+    """Map Lightning's plain DDP names (``ddp``, ``ddp_spawn``, ...) to the per-network ones (``gan_ddp``...).
+
+    Args:
+        config: One subcommand's parsed config, changed in place.
+    """
+    strategy = config.trainer.get("strategy")
+    if isinstance(strategy, str) and strategy in CLI_STRATEGIES:
+        config.trainer.strategy = CLI_STRATEGIES[strategy]
 
 
 class GANCLI(LightningCLI):
@@ -188,23 +253,76 @@ class GANCLI(LightningCLI):
             run=run,
         )
 
-    def before_instantiate_classes(self) -> None:
-        """Move clipping/accumulation to the model, default the progress bar, point a resume at its run.
+    def parse_arguments(self, parser: ArgumentParser, args: list[str] | None) -> None:
+        """Parse as LightningCLI does, then check ``--ckpt_path`` before Lightning reads it.
 
-        See :func:`move_manual_optimization_options`, :func:`add_default_progress_bar` and
-        :func:`resume_run`.
+        Raises:
+            ValueError: For a checkpoint file the CLI cannot read (:func:`check_checkpoint_file`).
+        """
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_file(self.config[subcommand].get("ckpt_path"))
+
+    def before_instantiate_classes(self) -> None:
+        """Move clipping/accumulation to the model, add default callbacks, map ``ddp``, resume a run.
+
+        See :func:`move_manual_optimization_options`, :func:`add_default_callbacks`,
+        :func:`use_gan_ddp` and :func:`resume_run`.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         move_manual_optimization_options(config)
-        add_default_progress_bar(config)
+        add_default_callbacks(config)
+        use_gan_ddp(config)
         resume_run(config)
+
+
+#: Set to 1 to see the whole traceback of a bad value instead of its one-line message.
+TRACEBACK_VARIABLE = "LIGHTNING_GAN_TRACEBACK"
+
+#: Exit code after SIGTERM (128 + 15, what a shell reports for a process ended by SIGTERM).
+SIGTERM_EXIT_CODE = 143
+
+
+def own_message(error: BaseException) -> BaseException | None:
+    """The package's own error behind ``error``: a ``ValueError`` or ``FloatingPointError`` raised in it.
+
+    Parsers and Lightning wrap what a constructor or hook raises; this follows the chain
+    (``__cause__``/``__context__``) to the first error raised by a line of ``lightning_gan``.
+    """
+    package = str(Path(lightning_gan.__file__).parent)
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.extract_tb(current.__traceback__)
+        if (
+            isinstance(current, (ValueError, FloatingPointError))
+            and frames
+            and frames[-1].filename.startswith(package)
+        ):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def main() -> None:
     """Entry point of ``lightning-gan`` and ``python -m lightning_gan``: parses ``sys.argv``.
 
-    The default config is inserted into ``sys.argv`` itself, as LightningCLI expects command-line
-    arguments there (it warns when given both).
+    A bad value ends with the package's one-line message on stderr and exit code 2 (the whole
+    traceback with ``LIGHTNING_GAN_TRACEBACK=1``). A fit stopped by SIGTERM exits with 143 after
+    its checkpoint is written (:class:`~lightning_gan.callbacks.CheckpointOnSigterm`).
     """
     sys.argv[1:] = with_default_config(sys.argv[1:])
-    GANCLI()
+    try:
+        GANCLI()
+    except SIGTERMException:
+        print("lightning-gan: stopped by SIGTERM; continue with --ckpt_path last", file=sys.stderr)
+        sys.exit(SIGTERM_EXIT_CODE)
+    except Exception as error:
+        message = own_message(error)
+        if message is None or os.environ.get(TRACEBACK_VARIABLE) == "1":
+            raise
+        print(f"lightning-gan: error: {message}", file=sys.stderr)
+        print(f"(set {TRACEBACK_VARIABLE}=1 for the full traceback)", file=sys.stderr)
+        sys.exit(2)

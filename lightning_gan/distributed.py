@@ -9,16 +9,18 @@ autograd graph for unused parameters after every backward.
 :meth:`GAN.generate <lightning_gan.GAN.generate>` calls G through its wrapper only in the G phase,
 :meth:`GAN.discriminate <lightning_gan.GAN.discriminate>` calls D through its wrapper only in the D
 phase, so every wrapper sees all of its parameters used in every backward it takes part in and no
-graph search is needed. :meth:`GAN.setup <lightning_gan.GAN.setup>` switches a plain ``"ddp"``
-strategy (``ddp``, ``ddp_spawn``, ``ddp_fork``, ...) to this one, so ``--trainer.strategy=ddp`` just
-works; ``ddp_find_unused_parameters_true`` keeps Lightning's whole-module wrapper.
+graph search is needed. It is registered as ``"gan_ddp"`` (``"gan_ddp_spawn"``, ``"gan_ddp_fork"``,
+``"gan_ddp_notebook"`` with those start methods); the ``lightning-gan`` CLI maps ``ddp`` and its
+variants to these names. A GAN fitted under Lightning's whole-module ``"ddp"`` stops with an error
+that names them; ``ddp_find_unused_parameters_true`` keeps Lightning's whole-module wrapper.
 """
 
+import inspect
 from contextlib import nullcontext
+from typing import Any
 
 import torch
 import torch.distributed as dist
-from lightning.fabric.strategies.registry import _StrategyRegistry
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -50,12 +52,25 @@ def average_buffers(module: nn.Module) -> None:
 class GANDDPStrategy(DDPStrategy):
     """``DDPStrategy`` that wraps G and D separately (see the module docstring).
 
-    Registered as ``"gan_ddp"``. Accepts every ``DDPStrategy`` argument; ``find_unused_parameters``
-    is not needed. LightningModules that are not a :class:`~lightning_gan.GAN` are wrapped whole, as
-    by ``DDPStrategy``.
+    Registered as ``"gan_ddp"`` (and the start-method variants). Accepts every ``DDPStrategy``
+    argument; keyword arguments it does not name go to each ``DistributedDataParallel``, as with
+    ``DDPStrategy``; ``find_unused_parameters`` is not needed. LightningModules that are not a
+    :class:`~lightning_gan.GAN` are wrapped whole, as by ``DDPStrategy``.
     """
 
-    strategy_name = "gan_ddp"
+    #: Registered names and their start methods (as Lightning registers ``ddp`` and its variants).
+    START_METHODS = {
+        "gan_ddp": "popen",
+        "gan_ddp_spawn": "spawn",
+        "gan_ddp_fork": "fork",
+        "gan_ddp_notebook": "fork",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(*args, **kwargs)
+        named = inspect.signature(DDPStrategy.__init__).parameters
+        #: The keyword arguments that go to each ``DistributedDataParallel`` wrapper.
+        self.ddp_kwargs = {key: value for key, value in kwargs.items() if key not in named}
 
     def configure_ddp(self) -> None:
         """Wrap G and D each in ``DistributedDataParallel`` (which broadcasts rank 0's weights)."""
@@ -78,7 +93,7 @@ class GANDDPStrategy(DDPStrategy):
         each of D's two or three forwards per step would cost a collective each time.
         """
         device_ids = self.determine_ddp_device_ids()
-        kwargs = {"broadcast_buffers": False} | self._ddp_kwargs
+        kwargs = {"broadcast_buffers": False} | self.ddp_kwargs
         with torch.cuda.stream(torch.cuda.Stream()) if device_ids is not None else nullcontext():
             return DistributedDataParallel(network, device_ids=device_ids, **kwargs)
 
@@ -90,17 +105,24 @@ class GANDDPStrategy(DDPStrategy):
         super().teardown()
 
     @classmethod
-    def register_strategies(cls, strategy_registry: _StrategyRegistry) -> None:
-        """Make ``Trainer(strategy="gan_ddp")`` resolve to this class."""
-        if cls.strategy_name not in strategy_registry:
-            strategy_registry.register(
-                cls.strategy_name, cls, description="DDP with one wrapper per GAN network"
-            )
+    def register_strategies(cls, strategy_registry: Any) -> None:  # noqa: ANN401
+        """Make ``Trainer(strategy="gan_ddp")`` (and the variants) resolve to this class."""
+        for name, start_method in cls.START_METHODS.items():
+            if name not in strategy_registry:
+                strategy_registry.register(
+                    name,
+                    cls,
+                    description=f"DDP with one wrapper per GAN network, start method {start_method!r}",
+                    start_method=start_method,
+                )
 
 
-def is_plain_ddp(strategy: object) -> bool:
-    """Whether ``strategy`` is Lightning's own ``DDPStrategy`` without ``find_unused_parameters``."""
-    return type(strategy) is DDPStrategy and not strategy._ddp_kwargs.get("find_unused_parameters", False)
-
+#: What the CLI passes for Lightning's plain DDP names.
+CLI_STRATEGIES = {
+    "ddp": "gan_ddp",
+    "ddp_spawn": "gan_ddp_spawn",
+    "ddp_fork": "gan_ddp_fork",
+    "ddp_notebook": "gan_ddp_notebook",
+}
 
 GANDDPStrategy.register_strategies(StrategyRegistry)

@@ -1,4 +1,4 @@
-"""The process's random streams (torch CPU and CUDA, NumPy, Python) as one picklable value."""
+"""The process's random streams (torch CPU/CUDA, NumPy, Python) as one value ``torch.load`` reads safely."""
 
 import random
 from collections.abc import Iterator
@@ -10,16 +10,25 @@ import torch
 
 
 def rng_states() -> dict[str, Any]:
-    """Capture every random stream of this process.
+    """Capture every random stream of this process, as tensors, numbers and tuples only.
+
+    Only such values are in a checkpoint, so it loads with ``torch.load(weights_only=True)`` (what
+    Lightning's CLI does with ``--ckpt_path``).
 
     Returns:
         ``torch`` (CPU ``ByteTensor``), ``cuda`` (one per visible device; empty without CUDA),
-        ``numpy`` and ``python`` states.
+        ``numpy`` (its MT19937 key as an int64 tensor, position, Gaussian cache) and ``python``.
     """
+    _, key, position, has_gauss, cached_gaussian = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": np.random.get_state(),
+        "numpy": (
+            torch.from_numpy(key.astype(np.int64)),
+            int(position),
+            int(has_gauss),
+            float(cached_gaussian),
+        ),
         "python": random.getstate(),
     }
 
@@ -28,12 +37,17 @@ def set_rng_states(states: dict[str, Any]) -> None:
     """Put back the streams :func:`rng_states` captured (CUDA ones only where CUDA is present).
 
     Args:
-        states: The value :func:`rng_states` returned.
+        states: The value :func:`rng_states` returned (or NumPy's own state tuple under ``numpy``,
+            as checkpoints of version 0.1 hold it).
     """
     torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
-    np.random.set_state(states["numpy"])
+    numpy_state = states["numpy"]
+    if len(numpy_state) == 4:
+        key, position, has_gauss, cached_gaussian = numpy_state
+        numpy_state = ("MT19937", key.numpy().astype(np.uint32), position, has_gauss, cached_gaussian)
+    np.random.set_state(numpy_state)
     random.setstate(states["python"])
 
 

@@ -13,6 +13,8 @@ from lightning_gan import GAN
 from lightning_gan.data import GaussianMixtureDataModule
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
 
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
 
 def tiny_mixture(**kwargs) -> GaussianMixtureDataModule:
     args = dict(layout="ring", n_samples=512, n_val_samples=200, batch_size=64, val_batch_size=100)

@@ -6,7 +6,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lightning_gan.checkpoint_io import AtomicCheckpointIO
-from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
+from lightning_gan.cli import GANCLI
+from tests.helpers import CONFIG_DIR, quiet_trainer, tiny_gan, tiny_mixture
 
 
 def test_a_write_that_fails_half_way_leaves_the_old_checkpoint_and_no_temporary_file(tmp_path, monkeypatch):
@@ -34,12 +35,20 @@ def test_the_file_gets_the_usual_permissions_not_a_private_temporary_files(tmp_p
     assert stat.S_IMODE((tmp_path / "sub" / "x.ckpt").stat().st_mode) == 0o666 & ~umask
 
 
-def test_the_gan_installs_it_in_place_of_lightnings_default_writer(tmp_path):
+@pytest.mark.parametrize("config", sorted(CONFIG_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_writes_checkpoints_atomically(config, tmp_path):
+    root = [f"--data.init_args.root={tmp_path}"] if config.name == "dcgan_folder.yaml" else []
+    cli = GANCLI(["--config", str(config), *root], run=False)
+    assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+def test_a_python_trainer_chooses_it_through_plugins(tmp_path):
     trainer = quiet_trainer(
         max_steps=4,
         enable_checkpointing=True,
         callbacks=[ModelCheckpoint(dirpath=tmp_path)],
         limit_val_batches=0,
+        plugins=[AtomicCheckpointIO()],
     )
     trainer.fit(tiny_gan(), tiny_mixture())
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)

@@ -187,7 +187,7 @@ def test_ckpt_path_last_resumes_the_newest_run_under_the_logger_folder_in_that_r
     resume_run(config)
     assert config.ckpt_path == str(tmp_path / "runs" / "gan" / "new2" / "checkpoints" / "last.ckpt")
     assert config.trainer.logger.init_args.version == "new2"  # W&B resumes that run id
-    assert config.weights_only is False  # the hyperparameters hold the networks as objects
+    assert config.weights_only is None  # Lightning's safe default: the checkpoints hold no Python objects
 
     named = resume_config(tmp_path, str(tmp_path / "runs" / "gan" / "old1" / "checkpoints" / "last.ckpt"))
     resume_run(named)
@@ -198,7 +198,7 @@ def test_ckpt_path_last_resumes_the_newest_run_under_the_logger_folder_in_that_r
         resume_run(clash)
 
 
-def test_without_a_checkpoint_or_outside_a_run_folder_nothing_changes_but_weights_only(tmp_path):
+def test_without_a_checkpoint_or_outside_a_run_folder_nothing_changes(tmp_path):
     fresh = resume_config(tmp_path, "last")  # no run yet: Lightning warns and starts afresh
     resume_run(fresh)
     assert fresh.ckpt_path == "last" and fresh.trainer.logger.init_args.version is None

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch.strategies import DDPStrategy, DeepSpeedStrategy, FSDPStrategy
+from lightning.pytorch.strategies import DeepSpeedStrategy, FSDPStrategy
 
-from lightning_gan.distributed import GANDDPStrategy, is_plain_ddp
-from tests.helpers import inspect_wandb_run, quiet_trainer, tiny_gan
+from lightning_gan.cli import GANCLI
+from lightning_gan.distributed import GANDDPStrategy
+from tests.helpers import inspect_wandb_run, quiet_trainer, tiny_gan, tiny_mixture
 
 SCRIPT = Path(__file__).parent / "scripts" / "train_ddp.py"
 REPO = Path(__file__).parents[1]
@@ -51,11 +52,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_plain_ddp_is_switched_and_find_unused_is_left_alone():
-    assert is_plain_ddp(DDPStrategy())
-    assert not is_plain_ddp(DDPStrategy(find_unused_parameters=True))
-    assert not is_plain_ddp(GANDDPStrategy())
-    assert isinstance(quiet_trainer(strategy="gan_ddp", devices=1).strategy, GANDDPStrategy)
+@pytest.mark.parametrize(
+    ("name", "start_method"),
+    [
+        ("gan_ddp", "popen"),
+        ("gan_ddp_spawn", "spawn"),
+        ("gan_ddp_fork", "fork"),
+        ("gan_ddp_notebook", "fork"),
+    ],
+)
+def test_registered_names_build_the_per_network_strategy(name, start_method):
+    strategy = quiet_trainer(strategy=name, devices=1).strategy
+    assert type(strategy) is GANDDPStrategy
+    assert GANDDPStrategy.START_METHODS[name] == start_method
+
+
+def test_ddp_keyword_arguments_reach_each_wrapper():
+    strategy = GANDDPStrategy(static_graph=True, gradient_as_bucket_view=True, timeout=None)
+    assert strategy.ddp_kwargs == {"static_graph": True, "gradient_as_bucket_view": True}
+
+
+def test_a_whole_module_ddp_fit_stops_with_an_error_that_names_gan_ddp():
+    trainer = quiet_trainer(strategy="ddp", devices=1, max_steps=2, limit_val_batches=0)
+    with pytest.raises(ValueError, match=r"use strategy='gan_ddp'.*'ddp_find_unused_parameters_true'"):
+        trainer.fit(tiny_gan(), tiny_mixture())
+
+
+@pytest.mark.parametrize(
+    ("given", "used"), [("ddp", "gan_ddp"), ("ddp_spawn", "gan_ddp_spawn"), ("auto", "auto")]
+)
+def test_the_cli_maps_plain_ddp_to_the_per_network_strategy(given, used):
+    cli = GANCLI([f"--trainer.strategy={given}", "--trainer.devices=1"], run=False)
+    assert cli.config.trainer.strategy == used
+    assert (type(cli.trainer.strategy) is GANDDPStrategy) == (used != "auto")
 
 
 @pytest.mark.parametrize("strategy", [FSDPStrategy, DeepSpeedStrategy])
@@ -71,7 +100,7 @@ def test_sharded_strategies_are_rejected_at_setup(strategy):
 
 @pytest.mark.slow
 def test_plain_ddp_uses_one_wrapper_per_network_and_keeps_ranks_equal(tmp_path):
-    ranks = train(tmp_path, "--strategy", "ddp", "--ema", "--r1-every", "2", "--val-every", "8")
+    ranks = train(tmp_path, "--strategy", "gan_ddp", "--ema", "--r1-every", "2", "--val-every", "8")
     assert sorted(ranks) == [0, 1]
     zero, one = ranks[0], ranks[1]
     assert zero["strategy"] == "GANDDPStrategy" and zero["world_size"] == 2
@@ -105,7 +134,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, ac
 @pytest.mark.slow
 def test_per_network_wrappers_match_find_unused_parameters_bitwise(tmp_path):
     common = ["--sequential", "--global-noise", "--r1-every", "3"]
-    per_network = train(tmp_path / "gan_ddp", *common, "--strategy", "ddp")
+    per_network = train(tmp_path / "gan_ddp", *common, "--strategy", "gan_ddp")
     whole = train(tmp_path / "find_unused", *common, "--strategy", "ddp_find_unused_parameters_true")
     assert whole[0]["strategy"] == "DDPStrategy"
     assert_equal_states(per_network[0]["state"], whole[0]["state"])
@@ -179,7 +208,10 @@ def test_two_process_resume_mid_accumulation_is_bitwise_exact(tmp_path):
     options = ["--iterations", "16", "--accumulate", "2", "--ema", "--r1-every", "2"]
     straight = train(tmp_path / "straight", *options, "--save-at", "6")
     checkpoint = torch.load(tmp_path / "straight" / "mid.ckpt", weights_only=False)
-    assert checkpoint["gan_counters"]["iteration"] == 6 and checkpoint["gan_counters"]["micro_batch"] == 1
+    assert (
+        checkpoint["gan_state"]["clock"]["iteration"] == 6
+        and checkpoint["gan_state"]["clock"]["micro_batch"] == 1
+    )
     ranks = checkpoint["rank_states"]
     assert len(ranks) == 2 and not torch.equal(ranks[0]["rng"]["torch"], ranks[1]["rng"]["torch"])
     assert not torch.equal(ranks[0]["d_grads"][0], ranks[1]["d_grads"][0])  # each rank's own partial sum

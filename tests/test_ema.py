@@ -77,7 +77,7 @@ def test_gan_tracks_g_and_samples_from_the_average(tmp_path):
     gan.ema = Spy(decay=beta)
     trainer = quiet_trainer(limit_val_batches=0, default_root_dir=tmp_path, enable_checkpointing=True)
     trainer.fit(gan, tiny_mixture())
-    assert len(seen) == 6 and gan.images_seen == 6 * 64
+    assert len(seen) == 6 and gan.clock.images_seen == 6 * 64
     # Closed form over the G weights after each of the 6 G updates.
     for i, p_ema in enumerate(gan.generator_ema.parameters()):
         expected = beta**6 * initial[i] + sum(
@@ -93,7 +93,7 @@ def test_gan_tracks_g_and_samples_from_the_average(tmp_path):
     path = trainer.checkpoint_callback.best_model_path
     restored = GAN.load_from_checkpoint(path, weights_only=False)
     torch.testing.assert_close(restored.sample(5, z=z), gan.sample(5, z=z))
-    assert restored.images_seen == gan.images_seen
+    assert restored.clock.images_seen == gan.clock.images_seen
 
 
 def test_no_ema_means_sampling_from_g():

@@ -84,7 +84,7 @@ def test_k_d_steps_per_g_step_and_iteration_units(k):
     g_steps = {int(s["step"]) for s in opt_g.state.values()}
     d_steps = {int(s["step"]) for s in opt_d.state.values()}
     assert g_steps == {4} and d_steps == {4 * k}
-    assert gan.iteration == 4 and gan.d_steps_in_iteration == 0
+    assert gan.iteration == 4 and gan.clock.d_steps == 0
     assert trainer.global_step == 4 * (k + 1)  # Lightning counts every optimizer step
 
 
@@ -271,7 +271,9 @@ def test_window_resets_and_progress_bar_without_a_logger():
     trainer = quiet_trainer(log_every_n_steps=4, limit_val_batches=0)  # logger=False
     trainer.fit(gan, tiny_mixture())
     assert "train/d_loss" in trainer.progress_bar_metrics
-    assert gan._sums == {} and gan._counts == {}  # the window closed at iteration 8 and was emptied
+    assert (
+        gan.window.sums == {} and gan.window.counts == {}
+    )  # the window closed at iteration 8 and was emptied
 
 
 def test_schedulers_step_once_per_iteration():

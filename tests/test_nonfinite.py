@@ -44,7 +44,7 @@ def test_nan_update_is_skipped_counted_logged_and_training_goes_on():
 
     trainer = quiet_trainer(limit_val_batches=0, log_every_n_steps=5, callbacks=[Watch()])
     trainer.fit(gan, tiny_mixture())
-    assert gan.iteration == 5 and gan.skipped_steps == 1
+    assert gan.iteration == 5 and gan.guard.skipped_steps == 1
     # The poisoned D update (iteration 2) left D as it was; the others changed it.
     assert all(torch.equal(before[2][k], before[3][k]) for k in before[2])
     assert not all(torch.equal(before[1][k], before[2][k]) for k in before[1])
@@ -64,7 +64,7 @@ def test_too_many_nan_updates_in_a_row_stop_with_a_clear_error_and_keep_the_chec
     saved = torch.load(tmp_path / "last.ckpt", weights_only=False)
     # Written every 10 optimizer steps (5 iterations): the last at iteration 10, just before the first
     # NaN update; the run stopped at iteration 12, before the next save, and left it alone.
-    assert saved["gan_counters"]["iteration"] == 10
+    assert saved["gan_state"]["clock"]["iteration"] == 10
     assert all(torch.isfinite(v).all() for v in saved["state_dict"].values() if v.is_floating_point())
 
 

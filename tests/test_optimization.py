@@ -45,7 +45,7 @@ class KeyedNoise(GAN):
     def sample_latent(self, n):
         if not self.training or self._training_network is None:
             return super().sample_latent(n)
-        key = (self.iteration, self.d_steps_in_iteration, self._training_network)
+        key = (self.iteration, self.clock.d_steps, self._training_network)
         self.calls[key] = self.calls.get(key, -1) + 1
         generator = torch.Generator().manual_seed(hash(key) % 2**31)
         z = torch.randn(64, self.latent_dim, generator=generator)
@@ -231,8 +231,8 @@ def test_cli_moves_trainer_clipping_and_accumulation_to_the_model():
     args = ["--config", str(default_config()), "--trainer.gradient_clip_val=0.5"]
     args += ["--trainer.gradient_clip_algorithm=value", "--trainer.accumulate_grad_batches=2"]
     cli = GANCLI([*args, "--model.init_args.d_gradient_clip_val=2"], run=False)
-    assert cli.model.gradient_clip_val == {"generator": 0.5, "discriminator": 2.0}
-    assert cli.model.gradient_clip_algorithm == "value" and cli.model.accumulate_grad_batches == 2
+    assert cli.model.guard.clip == {"generator": 0.5, "discriminator": 2.0}
+    assert cli.model.guard.algorithm == "value" and cli.model.clock.accumulate == 2
     assert cli.trainer.gradient_clip_val is None and cli.trainer.accumulate_grad_batches == 1
 
 

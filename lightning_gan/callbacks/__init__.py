@@ -1,7 +1,9 @@
-"""Callbacks: sample pictures for any logger, the run folder, config saving."""
+"""Callbacks: sample pictures for any logger, the run folder, config saving, checkpoints."""
 
+from lightning_gan.callbacks.best_checkpoint import BestCheckpoint
 from lightning_gan.callbacks.run_dir import run_dir
 from lightning_gan.callbacks.sample_grid import SampleGrid
 from lightning_gan.callbacks.save_config import SaveConfigToRun
+from lightning_gan.callbacks.sigterm import CheckpointOnSigterm
 
-__all__ = ["SampleGrid", "SaveConfigToRun", "run_dir"]
+__all__ = ["BestCheckpoint", "CheckpointOnSigterm", "SampleGrid", "SaveConfigToRun", "run_dir"]

@@ -30,7 +30,7 @@ class SaveAt(Callback):
         self.iteration, self.path, self.done = iteration, path, False
 
     def on_train_batch_end(self, trainer: Trainer, gan: GAN, *_: object) -> None:
-        mid_update = gan.micro_batch == gan.accumulate_grad_batches - 1
+        mid_update = gan.clock.last_micro_batch
         if gan.iteration == self.iteration and mid_update and not self.done:
             trainer.save_checkpoint(self.path)
             self.done = True
@@ -99,7 +99,7 @@ class SequentialMixture(GaussianMixtureDataModule):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--strategy", default="ddp")
+    parser.add_argument("--strategy", default="gan_ddp")
     parser.add_argument("--devices", type=int, default=2)
     parser.add_argument("--num-nodes", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=12)

@@ -1,0 +1,47 @@
+"""Training values summed on the device over a window of iterations, logged as means once per window."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import Tensor
+
+
+class LogWindow:
+    """On-device sums of per-step values, so logging costs one host sync per window, not per step.
+
+    Every D and G step adds its values (losses, mean D probabilities, penalties); at the end of a
+    window :meth:`means` gives ``Σ values / count`` per key and starts a new window. A key's count
+    is its own: with ``k`` D steps per G step, D's keys are averaged over ``k×`` more steps.
+
+    Example:
+        >>> import torch
+        >>> window = LogWindow()
+        >>> window.add({"d_loss": torch.tensor(1.0)}); window.add({"d_loss": torch.tensor(3.0)})
+        >>> window.means()
+        {'d_loss': tensor(2.)}
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, values: Mapping[str, Tensor]) -> None:
+        """Add one step's scalars (detached; no host sync)."""
+        for key, value in values.items():
+            value = value.detach()
+            self.sums[key] = self.sums[key] + value if key in self.sums else value
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def means(self) -> dict[str, Tensor]:
+        """Each key's mean over the window; the window is emptied."""
+        means = {key: total / self.counts[key] for key, total in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return means
+
+    def state_dict(self) -> dict[str, Any]:
+        """The window in progress (a resumed run logs the same means as an uninterrupted one)."""
+        return {"sums": dict(self.sums), "counts": dict(self.counts)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
