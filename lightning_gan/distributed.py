@@ -16,7 +16,7 @@ that names them; ``ddp_find_unused_parameters_true`` keeps Lightning's whole-mod
 """
 
 import inspect
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
@@ -24,6 +24,24 @@ import torch.distributed as dist
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+
+def deferred_sync(strategy: object, wrapper: nn.Module | None, sync: bool) -> AbstractContextManager:
+    """A context in which a backward all-reduces gradients across ranks only if ``sync``.
+
+    Used for the micro-batches of an accumulated update: all but the last run under the wrapper's
+    ``no_sync()`` (or, under Lightning's whole-module DDP, the strategy's ``block_backward_sync``).
+
+    Args:
+        strategy: The trainer's strategy.
+        wrapper: The per-network DDP wrapper of the network being trained, if any.
+        sync: Whether this backward synchronises.
+    """
+    if sync:
+        return nullcontext()
+    if wrapper is not None:
+        return wrapper.no_sync()
+    return getattr(strategy, "block_backward_sync", nullcontext)()
 
 
 def broadcast_state(module: nn.Module, src: int = 0) -> None:

@@ -3,32 +3,33 @@
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, Literal
 
 import torch
 from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
-from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
-from torchmetrics import MeanMetric
+from torch.optim.lr_scheduler import LRScheduler
 
 from lightning_gan.data.resumable import ResumableLoader
-from lightning_gan.distributed import average_buffers
+from lightning_gan.distributed import average_buffers, deferred_sync
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Regularizer, ScaledScorer
 from lightning_gan.training import IterationClock, LogWindow, Network, RunState, UpdateGuard, checks
+from lightning_gan.training.evaluation import Evaluation
 from lightning_gan.training.guard import loss_scale
 from lightning_gan.training.legacy import upgrade_checkpoint
+from lightning_gan.training.log_window import send_to_loggers
+from lightning_gan.training.penalties import Penalties
 from lightning_gan.training.run_state import world_size
-from lightning_gan.wandb_resume import last_logged_step
+from lightning_gan.training.schedules import LRSchedulerCallable, make_schedulers, step_schedulers
+from lightning_gan.wandb_resume import logged_before_resume
 
 OptimizerCallable = Callable[[Iterable], Optimizer]
-LRSchedulerCallable = Callable[[Optimizer], LRScheduler]
 
 
 def default_optimizer(parameters: Iterable) -> Optimizer:
@@ -39,22 +40,14 @@ def default_optimizer(parameters: Iterable) -> Optimizer:
 class GAN(LightningModule):
     """A generator G and a discriminator D trained in turn (Algorithm 1 of Goodfellow et al. 2014).
 
-    One *iteration* is ``k = d_steps_per_g_step`` D updates, each on its own real minibatch (one
-    ``training_step`` per batch; ``N`` batches per update with ``accumulate_grad_batches = N``),
-    then one G update. Each phase runs inside :meth:`toggled_optimizer`, so the other network has
-    ``requires_grad=False``. :attr:`iteration` counts G updates and is the x-axis of everything
-    logged; Lightning's ``global_step`` counts optimizer steps (``k + 1`` per iteration).
-    ``docs/design.md`` maps the code to the paper and explains the units, accumulation, mixed
-    precision and non-finite skips; ``docs/distributed.md`` the per-network DDP (``gan_ddp``).
-
-    The class composes one object per concern: :class:`~.training.IterationClock` (the counters),
-    :class:`~.training.UpdateGuard` (loss scale, clipping, non-finite skips, gradient norms),
-    :class:`~.training.LogWindow` (on-device window means) and :class:`~.training.RunState`
-    (random streams, a D update in progress); checkpoints hold each one's ``state_dict()``.
-
-    Extension hooks: :meth:`real_from_batch`, :meth:`sample_latent`, :meth:`labels_from_batch`,
-    :meth:`sample_labels`, :meth:`discriminator_loss`, :meth:`generator_loss`. Inside them, call
-    the networks through :meth:`generate` and :meth:`discriminate`.
+    One *iteration* is ``k = d_steps_per_g_step`` D updates, each on its own real minibatch, then
+    one G update; each phase runs inside :meth:`toggled_optimizer` (the other network frozen).
+    :attr:`iteration` counts G updates and is the x-axis of everything logged. One object per
+    concern does the rest (``lightning_gan.training``: clock, update guard, log window, run state,
+    penalties, evaluation); ``docs/design.md`` maps the code to the paper and gives the units.
+    Hooks to override: :meth:`real_from_batch`, :meth:`sample_latent`, :meth:`labels_from_batch`,
+    :meth:`sample_labels`, :meth:`discriminator_loss`, :meth:`generator_loss`; they call the
+    networks through :meth:`generate` and :meth:`discriminate`.
 
     Args:
         generator: Maps ``(N, latent_dim)`` noise to a sample batch; must expose ``latent_dim``.
@@ -74,13 +67,11 @@ class GAN(LightningModule):
         d_gradient_clip_val: The same for D.
         gradient_clip_algorithm: ``"norm"`` (rescale to global L2 norm ≤ value) or ``"value"`` (clamp).
         scheduler_interval: Step the schedules once per ``"iteration"`` or once per ``"epoch"``.
-        max_consecutive_skips: Stop after this many updates of one network in a row were skipped
-            for non-finite gradients.
+        max_consecutive_skips: Stop after this many non-finite updates of one network in a row.
 
     Raises:
-        ValueError: For a generator without an integer ``latent_dim``, a count below 1, a clip
-            value ``<= 0``, an unknown clip algorithm or schedule interval, or two regularizers
-            with one name.
+        ValueError: For a G without integer ``latent_dim``, a count < 1, a clip value <= 0, an
+            unknown clip algorithm or schedule interval, or two regularizers with one name.
 
     Example:
         >>> from lightning_gan.nets import MLPDiscriminator, MLPGenerator
@@ -114,26 +105,21 @@ class GAN(LightningModule):
         checks.check_latent_dim(generator)
         checks.check_choice("scheduler_interval", scheduler_interval, ("iteration", "epoch"))
         self.clock = IterationClock(d_steps_per_g_step, accumulate_grad_batches, max_iterations)
-        clip: dict[Network, float | None] = {
-            "generator": g_gradient_clip_val,
-            "discriminator": d_gradient_clip_val,
-        }
+        clip: dict[Network, float | None] = dict(
+            generator=g_gradient_clip_val, discriminator=d_gradient_clip_val
+        )
         self.guard = UpdateGuard(clip, gradient_clip_algorithm, max_consecutive_skips)
         self.window = LogWindow()
         self.run_state = RunState()
-        with (
-            warnings.catch_warnings()
-        ):  # G and D stay in the hyperparameters: load_from_checkpoint rebuilds them
-            warnings.filterwarnings(
-                "ignore",
-                message=r"Attribute '(generator|discriminator|augment)' is an instance of `nn.Module`",
-            )
+        # G and D stay in the hyperparameters: load_from_checkpoint(path) rebuilds them.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Attribute '(generator|discriminator|augment)' is an")
             self.save_hyperparameters(logger=False)
         self.automatic_optimization = False
         self.generator, self.discriminator = generator, discriminator
         self.loss = NonSaturatingLoss() if loss is None else loss
         self.regularizers = list(regularizers or [])
-        checks.check_unique([regularizer.name for regularizer in self.regularizers])
+        self.penalties = Penalties(self.regularizers)
         self.ema = ema
         # G_ema: a frozen copy of G that follows it (in state_dict, so checkpoints carry it).
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema is not None else None
@@ -147,18 +133,12 @@ class GAN(LightningModule):
         self._training_network: Network | None = None
         #: The last iteration the loggers hold from before this fit resumed (-1: none); not logged again.
         self.logged_before_resume = -1
-        self.val_d_real, self.val_d_fake = MeanMetric(), MeanMetric()
-        self.val_metrics = nn.ModuleDict()
+        self.evaluation = Evaluation()
 
     @property
     def iteration(self) -> int:
         """G updates done: the x-axis of every logged value."""
         return self.clock.iteration
-
-    @property
-    def k(self) -> int:
-        """Algorithm 1's k, D updates per G update."""
-        return self.clock.k
 
     @property
     def latent_dim(self) -> int:
@@ -168,17 +148,12 @@ class GAN(LightningModule):
     # ------------------------------------------------------------------ networks (one place each)
 
     def generate(self, z: Tensor, labels: Tensor | None = None, *, average: bool = False) -> Tensor:
-        """Every generator forward goes through here: ``(N, latent_dim)`` noise → ``(N, *sample_shape)``.
+        """Every G forward goes through here: ``(N, latent_dim)`` z, ``(N,)`` labels → ``(N, *sample_shape)``.
 
-        Args:
-            z: ``(N, latent_dim)`` noise.
-            labels: ``(N,)`` class labels for a conditional G (``None``: ``G(z)``).
-            average: Use G_ema instead of G (when there is one).
+        ``average=True`` uses G_ema where there is one.
         """
-        if average and self.generator_ema is not None:
-            net = self.generator_ema
-        else:
-            net = self._network("generator")
+        average = average and self.generator_ema is not None
+        net = self.generator_ema if average else self._network("generator")
         return net(z) if labels is None else net(z, labels)
 
     def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -215,15 +190,9 @@ class GAN(LightningModule):
         return None
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
-        """The D objective of one D step; every entry is logged as ``train/<key>``.
+        """D's objective on ``(N, *sample_shape)`` reals and detached fakes; logged as ``train/<key>``.
 
-        Args:
-            real: ``(N, *sample_shape)`` real samples.
-            fake: ``(N, *sample_shape)`` generated samples (detached) for the same labels.
-            batch: The full dataloader batch.
-
-        Returns:
-            ``d_loss`` (backpropagated); ``d_real``, ``d_fake``: mean ``sigmoid(logit)`` on reals, fakes.
+        Returns ``d_loss`` (backpropagated) and ``d_real``, ``d_fake``: mean ``sigmoid(logit)``.
         """
         labels = self.labels_from_batch(batch)
         real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
@@ -265,10 +234,9 @@ class GAN(LightningModule):
         self.end_iteration(self.real_from_batch(batch).shape[0] * len(batches) * world_size(), logging_now)
 
     def d_micro_batch(self, batch: Any, opt_d: LightningOptimizer) -> None:  # noqa: ANN401
-        """D's loss on reals and fresh fakes (G frozen), backpropagated into D's gradients.
+        """D's loss on reals and fresh fakes, G frozen, into D's gradients (``N`` batches make an update).
 
-        ``d_loss = -[log D(x) + log(1 - D(G(z)))]`` for the minimax loss, plus the D penalties due
-        at this D update, divided by ``N`` so that an update follows the mean over its ``N`` batches.
+        BCE: ``d_loss = -[log D(x) + log(1 - D(G(z)))]``, plus the D penalties due at this update.
         """
         if self.clock.accumulate > 1:
             self.run_state.batches.append(batch)
@@ -278,14 +246,16 @@ class GAN(LightningModule):
                 opt_d.zero_grad()
             fake = self.generate(self.sample_latent(real.shape[0]), labels).detach()
             out = self.discriminator_loss(real, fake, batch)
-            penalties = self._penalties("discriminator", self.clock.d_update, real, fake, labels)
-            self.manual_backward(self._total_loss(out["d_loss"], penalties))
+            penalties = self.penalties.due(
+                "discriminator", self.clock.d_update, self._scorer(labels), real, fake
+            )
+            self.manual_backward(self.penalties.total(out["d_loss"], penalties, self.clock.accumulate))
         self.window.add(out | penalties)
 
     def d_update(self, opt_d: LightningOptimizer, logging_now: bool) -> None:
         """Apply D's accumulated gradient (unless the :class:`~.training.UpdateGuard` skips it)."""
         if self.guard.step(self, opt_d, "discriminator", logging_now):
-            self._after_step("discriminator")
+            self.penalties.after_step("discriminator", self.discriminator)
 
     def g_update(self, batches: list[Any], opt_g: LightningOptimizer, logging_now: bool) -> None:
         """Descend G's loss on fresh noise (D frozen), one micro-batch per batch of the last D update."""
@@ -296,25 +266,24 @@ class GAN(LightningModule):
                 with self._phase("generator", sync=index == len(batches) - 1):
                     fake = self.generate(self.sample_latent(real.shape[0]), labels)
                     out = self.generator_loss(fake, batch)
-                    penalties = self._penalties("generator", self.clock.iteration, real, fake, labels)
-                    self.manual_backward(self._total_loss(out["g_loss"], penalties))
+                    penalties = self.penalties.due(
+                        "generator", self.clock.iteration, self._scorer(labels), real, fake
+                    )
+                    self.manual_backward(
+                        self.penalties.total(out["g_loss"], penalties, self.clock.accumulate)
+                    )
                 self.window.add(out | penalties)
         if self.guard.step(self, opt_g, "generator", logging_now):
-            self._after_step("generator")
+            self.penalties.after_step("generator", self.generator)
 
     def end_iteration(self, images: int, logging_now: bool) -> None:
-        """Move G_ema, count the iteration, step the schedules, log a closed window, stop at the end.
-
-        Args:
-            images: Samples of this G update, all ranks together.
-            logging_now: Whether this iteration closes a logging window.
-        """
+        """Move G_ema, count the iteration (``images``: its samples, all ranks), step schedules, log, stop."""
         if self.ema is not None:  # θ_ema ← β θ_ema + (1 - β) θ
             self.ema.update(self.generator_ema, self.generator, self.ema.beta(images, self.clock.images_seen))
         self.clock.end_iteration(images)
         applied = self.guard.take_applied()
         if self.scheduler_interval == "iteration":
-            self._step_schedulers(applied)
+            step_schedulers(self, applied)
         if logging_now:
             metrics = {f"train/{key}": value for key, value in self.window.means().items()}
             metrics |= {f"train/{key}": value for key, value in self.guard.take_norms().items()}
@@ -326,45 +295,16 @@ class GAN(LightningModule):
     @contextmanager
     def _phase(self, network: Network, sync: bool) -> Iterator[None]:
         """Mark ``network`` as trained (its DDP wrapper is used); ``sync=False`` defers DDP's all-reduce."""
-        wrapper = self.ddp_wrappers.get(network)
-        if sync:
-            block = nullcontext()
-        elif wrapper is not None:
-            block = wrapper.no_sync()
-        else:  # Lightning's whole-module DDP (or no DDP: a no-op)
-            block = getattr(self.trainer.strategy, "block_backward_sync", nullcontext)()
         self._training_network = network
         try:
-            with block:
+            with deferred_sync(self.trainer.strategy, self.ddp_wrappers.get(network), sync):
                 yield
         finally:
             self._training_network = None
 
-    def _penalties(
-        self, network: Network, update: int, real: Tensor, fake: Tensor, labels: Tensor | None
-    ) -> dict[str, Tensor]:
-        """Unscaled penalties of ``network``'s regularizers that are due at its ``update``-th update."""
-        scorer = ScaledScorer(partial(self.discriminate, labels=labels), loss_scale(self.trainer))
-        penalties = {}
-        for regularizer in self.regularizers:
-            if regularizer.network == network and regularizer.is_due(update):
-                value = regularizer.penalty(scorer, real, fake)
-                if value is not None:
-                    penalties[regularizer.name] = value
-        return penalties
-
-    def _total_loss(self, loss: Tensor, penalties: Mapping[str, Tensor]) -> Tensor:
-        """``(loss + Σ every·penalty) / N``: a penalty applied every n updates counts n times (StyleGAN2)."""
-        every = {regularizer.name: regularizer.every for regularizer in self.regularizers}
-        total = loss + sum(every[name] * value for name, value in penalties.items()) if penalties else loss
-        return total / self.clock.accumulate if self.clock.accumulate > 1 else total
-
-    def _after_step(self, network: Network) -> None:
-        """Regularizers' changes to freshly stepped weights (e.g. weight clipping)."""
-        module = self.generator if network == "generator" else self.discriminator
-        for regularizer in self.regularizers:
-            if regularizer.network == network:
-                regularizer.after_step(module)
+    def _scorer(self, labels: Tensor | None) -> ScaledScorer:
+        """D as a penalty calls it: through :meth:`discriminate`, with the loss scale of mixed precision."""
+        return ScaledScorer(partial(self.discriminate, labels=labels), loss_scale(self.trainer))
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Gradient norm, non-finite drop and clipping (:meth:`.UpdateGuard.before_step`).
@@ -373,45 +313,23 @@ class GAN(LightningModule):
         """
         self.guard.before_step(self, optimizer)
 
-    def _step_schedulers(self, applied: Mapping[Network, bool]) -> None:
-        """Step each network's schedule if it was updated: G's update, or any of D's k, applied."""
-        schedulers = self.lr_schedulers() or []
-        g_optimizer = self.trainer.optimizers[0]
-        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
-            if applied["generator" if scheduler.optimizer is g_optimizer else "discriminator"]:
-                scheduler.step()
-
     def on_train_epoch_end(self) -> None:
         """Step the schedules here when ``scheduler_interval="epoch"``."""
         if self.scheduler_interval == "epoch":
-            self._step_schedulers({"generator": True, "discriminator": True})
+            step_schedulers(self, {"generator": True, "discriminator": True})
 
     def log_to_loggers(self, metrics: Mapping[str, Tensor], prog_bar: Iterable[str] = ()) -> None:
-        """Send scalars to every logger at step :attr:`iteration`, and to callbacks and the progress bar.
-
-        The package's one x-axis. ``self.log`` would stamp values with Lightning's batch counter, so
-        loggers are called directly; the values also go into ``trainer.callback_metrics`` (what
-        checkpoint and early-stopping monitors read) and, for ``prog_bar`` names, the progress bar.
-
-        Args:
-            metrics: Name → scalar tensor (already reduced across ranks where needed).
-            prog_bar: Names also shown in the progress bar.
-        """
-        values = {key: float(value) for key, value in metrics.items()}
-        if self.iteration > self.logged_before_resume:  # not already in the loggers before a resume
-            for logger in self.loggers:
-                logger.log_metrics(values, step=self.iteration)
-        self.trainer.callback_metrics.update({key: torch.tensor(value) for key, value in values.items()})
-        self.trainer.progress_bar_metrics.update({key: values[key] for key in prog_bar if key in values})
+        """Send scalars to every logger at step :attr:`iteration` (see :func:`.send_to_loggers`)."""
+        send_to_loggers(
+            self.trainer, metrics, self.iteration, prog_bar, self.iteration > self.logged_before_resume
+        )
 
     # ------------------------------------------------------------------ fit, validation, sampling
 
     def setup(self, stage: str) -> None:
         """Check the strategy, collect the datamodule's sample metrics, dry-run z → G → D for fit."""
         checks.check_strategy(self.trainer)
-        make_metrics = getattr(self.trainer.datamodule, "val_metrics", None)
-        if callable(make_metrics) and not len(self.val_metrics):
-            self.val_metrics.update(make_metrics())
+        self.evaluation.add_measures(getattr(self.trainer.datamodule, "val_metrics", None))
         if stage == "fit":
             checks.check_shapes(self, getattr(self.trainer.datamodule, "sample_shape", None))
 
@@ -421,14 +339,12 @@ class GAN(LightningModule):
 
     def on_train_start(self) -> None:
         """Restore every rank's random streams on a resumed fit, or give each rank its own stream."""
-        resumed = self.trainer.ckpt_path is not None
-        self.logged_before_resume = -1
-        if resumed and self.trainer.is_global_zero:
-            wandb = [last_logged_step(lg) for lg in self.loggers if isinstance(lg, WandbLogger)]
-            self.logged_before_resume = max(wandb, default=-1)
+        trainer = self.trainer
+        self.logged_before_resume = logged_before_resume(trainer)
         to_device = partial(self.transfer_batch_to_device, device=self.device, dataloader_idx=0)
+        resumed = trainer.ckpt_path is not None
         self.run_state.start_fit(
-            self.trainer.global_rank, self.trainer.world_size, resumed, self.discriminator, to_device
+            trainer.global_rank, trainer.world_size, resumed, self.discriminator, to_device
         )
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:  # noqa: ANN401
@@ -463,10 +379,8 @@ class GAN(LightningModule):
         real = self.real_from_batch(batch)
         fake_labels = self.sample_labels(real.shape[0])
         fake = self.sample(real.shape[0], labels=fake_labels)
-        self.val_d_real.update(torch.sigmoid(self.discriminate(real, self.labels_from_batch(batch))))
-        self.val_d_fake.update(torch.sigmoid(self.discriminate(fake, fake_labels)))
-        for metric in self.val_metrics.values():
-            metric.update(fake)
+        real_logits = self.discriminate(real, self.labels_from_batch(batch))
+        self.evaluation.update(real_logits, self.discriminate(fake, fake_labels), fake)
 
     def test_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
         """The validation measurements on the test dataloader, logged as ``test/*``."""
@@ -484,14 +398,7 @@ class GAN(LightningModule):
 
     def _evaluation_epoch_end(self, prefix: str) -> None:
         """Compute (rank-synced by torchmetrics), reset and log ``<prefix>/*``; back to training's streams."""
-        metrics = {
-            f"{prefix}/d_real": self.val_d_real.compute(),
-            f"{prefix}/d_fake": self.val_d_fake.compute(),
-        }
-        for metric in self.val_metrics.values():
-            metrics |= {f"{prefix}/{key}": value for key, value in metric.compute().items()}
-        for metric in (self.val_d_real, self.val_d_fake, *self.val_metrics.values()):
-            metric.reset()
+        metrics = self.evaluation.compute(prefix)
         if not self.trainer.sanity_checking:
             self.log_to_loggers(metrics)
             summary = " ".join(f"{key}={float(value):.4g}" for key, value in metrics.items())
@@ -500,12 +407,9 @@ class GAN(LightningModule):
 
     @torch.no_grad()
     def sample(self, n: int, z: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
-        """Draw ``(n, *sample_shape)`` samples from G_ema if there is one, else G, in eval mode.
+        """``(n, *sample_shape)`` samples of G_ema (else G) in eval mode.
 
-        Args:
-            n: Number of samples.
-            z: ``(n, latent_dim)`` latents (default: fresh :meth:`sample_latent` noise).
-            labels: ``(n,)`` class labels for a conditional model (default: :meth:`sample_labels`).
+        ``z`` (``(n, latent_dim)``) defaults to fresh noise, ``labels`` (``(n,)``) to :meth:`sample_labels`.
         """
         z = self.sample_latent(n) if z is None else z
         labels = self.sample_labels(n) if labels is None else labels
@@ -517,52 +421,29 @@ class GAN(LightningModule):
         finally:
             net.train(was_training)
 
-    def check_shapes(self, sample_shape: tuple[int, ...] | None) -> None:
-        """Dry-run z → G → D on two samples; raise a ``ValueError`` naming the shapes if they do not fit."""
-        checks.check_shapes(self, sample_shape)
-
     # ------------------------------------------------------------------ optimizers and checkpoints
 
     def configure_optimizers(self) -> tuple[list[Optimizer], list[LRScheduler]]:
-        """G's optimizer, then D's; then the schedules asked for (G's, then D's).
-
-        Raises:
-            ValueError: For ``ReduceLROnPlateau``, which needs a monitored value per step.
-        """
-        optimizers = [
-            self.g_optimizer(self.generator.parameters()),
-            self.d_optimizer(self.discriminator.parameters()),
-        ]
-        makers = (self.g_scheduler, self.d_scheduler)
-        schedulers = [make(opt) for make, opt in zip(makers, optimizers, strict=True) if make is not None]
-        if any(isinstance(scheduler, ReduceLROnPlateau) for scheduler in schedulers):
-            raise ValueError(
-                "GAN steps learning-rate schedules once per iteration without a metric; ReduceLROnPlateau "
-                "is not supported; use a step-based one (LinearLR, CosineAnnealingLR, LinearDecay)"
-            )
-        return optimizers, schedulers
+        """G's optimizer, then D's; then the schedules asked for (G's, then D's)."""
+        g_optimizer = self.g_optimizer(self.generator.parameters())
+        optimizers = [g_optimizer, self.d_optimizer(self.discriminator.parameters())]
+        return optimizers, make_schedulers((self.g_scheduler, self.d_scheduler), optimizers)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store each collaborator's state and every rank's random streams (runs on every rank)."""
-        checkpoint["gan_state"] = {
-            "clock": self.clock.state_dict(),
-            "guard": self.guard.state_dict(),
-            "window": self.window.state_dict(),
-            "run": self.run_state.state_dict(),
-        }
+        checkpoint["gan_state"] = {name: part.state_dict() for name, part in self._stateful().items()}
         mid_update = not self.clock.first_micro_batch
         checkpoint["rank_states"] = self.run_state.rank_states(self.discriminator, mid_update)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Check that the checkpoint fits this model, then restore each collaborator.
-
-        Raises:
-            ValueError: If the checkpoint's weights have other names or shapes than this model's.
-        """
+        """Raise a ``ValueError`` if the weights do not fit this model, else restore each collaborator."""
         checks.check_architecture(self, checkpoint.get("state_dict", {}))
         upgrade_checkpoint(checkpoint)
         state = checkpoint["gan_state"]
-        self.clock.load_state_dict(state["clock"])
-        self.guard.load_state_dict(state["guard"])
-        self.window.load_state_dict(state["window"])
-        self.run_state.load_state_dict(state["run"], checkpoint.get("rank_states"))
+        for name, part in self._stateful().items():
+            part.load_state_dict(state[name])
+        self.run_state.saved = checkpoint.get("rank_states")
+
+    def _stateful(self) -> dict[str, Any]:
+        """The collaborators whose ``state_dict()`` a checkpoint holds, by key."""
+        return {"clock": self.clock, "guard": self.guard, "window": self.window, "run": self.run_state}

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lightning import Trainer
 from lightning.pytorch.loggers import WandbLogger
 
 #: The x-axis Lightning's WandbLogger writes beside every logged row (the GAN puts iterations there).
@@ -49,3 +50,13 @@ def last_logged_step(logger: WandbLogger) -> int:
             if record.get("type") == "history" and STEP_KEY in record["history"]["item"]:
                 steps.append(int(record["history"]["item"][STEP_KEY]))
     return max(steps)
+
+
+def logged_before_resume(trainer: Trainer) -> int:
+    """The last iteration any W&B logger of a resumed fit already holds (``-1``: a new fit, or none).
+
+    Read on global rank 0 only (the rank that logs); other ranks get ``-1``.
+    """
+    if trainer.ckpt_path is None or not trainer.is_global_zero:
+        return -1
+    return max((last_logged_step(lg) for lg in trainer.loggers if isinstance(lg, WandbLogger)), default=-1)

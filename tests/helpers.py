@@ -74,3 +74,18 @@ class SigkillAt(Callback):
         if pl_module.iteration == self.iteration and not self.marker.exists():
             self.marker.touch()
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+class SigtermAt(Callback):
+    """SIGTERM this process once it is part-way through iteration ``iteration + 1`` (after ``d_steps`` D
+    updates and ``micro_batch`` batches of the next), as a cluster pre-empting the job would."""
+
+    def __init__(self, iteration: int, d_steps: int = 0, micro_batch: int = 0) -> None:
+        self.at = (iteration, d_steps, micro_batch)
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: GAN, outputs: object, batch: object, batch_idx: int
+    ) -> None:
+        clock = pl_module.clock
+        if (clock.iteration, clock.d_steps, clock.micro_batch) == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)

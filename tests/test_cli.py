@@ -11,7 +11,8 @@ import yaml
 from jsonargparse import Namespace
 
 from lightning_gan import GAN
-from lightning_gan.cli import default_config, resume_run, with_default_config
+from lightning_gan.cli import default_config, with_default_config
+from lightning_gan.cli_config import resume_run
 from tests.helpers import inspect_wandb_run
 
 REPO = Path(__file__).resolve().parents[1]

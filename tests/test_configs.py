@@ -60,7 +60,7 @@ def test_every_config_trains_a_few_iterations(config, tmp_path):
         ]
     cli = GANCLI(args)
     assert cli.model.iteration == 4
-    k = cli.model.k  # optimizer steps per iteration: k D steps + 1 G step
+    k = cli.model.clock.k  # optimizer steps per iteration: k D steps + 1 G step
     assert cli.trainer.global_step == 4 * (k + 1)
     assert list(Path("runs").rglob("samples/iter_0000004.png"))
     assert list(Path("runs").rglob("checkpoints/last.ckpt"))

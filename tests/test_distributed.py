@@ -10,7 +10,7 @@ import pytest
 import torch
 from lightning.pytorch.strategies import DeepSpeedStrategy, FSDPStrategy
 
-from lightning_gan.cli import GANCLI
+from lightning_gan.cli import GANCLI, default_config
 from lightning_gan.distributed import GANDDPStrategy
 from tests.helpers import inspect_wandb_run, quiet_trainer, tiny_gan, tiny_mixture
 
@@ -82,7 +82,9 @@ def test_a_whole_module_ddp_fit_stops_with_an_error_that_names_gan_ddp():
     ("given", "used"), [("ddp", "gan_ddp"), ("ddp_spawn", "gan_ddp_spawn"), ("auto", "auto")]
 )
 def test_the_cli_maps_plain_ddp_to_the_per_network_strategy(given, used):
-    cli = GANCLI([f"--trainer.strategy={given}", "--trainer.devices=1"], run=False)
+    cli = GANCLI(
+        ["--config", str(default_config()), f"--trainer.strategy={given}", "--trainer.devices=1"], run=False
+    )
     assert cli.config.trainer.strategy == used
     assert (type(cli.trainer.strategy) is GANDDPStrategy) == (used != "auto")
 

@@ -11,6 +11,7 @@ from lightning_gan import GAN
 from lightning_gan.losses import MinimaxLoss
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
 from lightning_gan.regularizers import R1Penalty
+from lightning_gan.training import checks
 
 from .helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
@@ -191,7 +192,7 @@ def test_checkpoint_round_trip_python_built(tmp_path):
     loaded = GAN.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=False)
     assert not changed(snapshot(gan.generator), loaded.generator)
     assert not changed(snapshot(gan.discriminator), loaded.discriminator)
-    assert loaded.iteration == 3 and loaded.k == 2
+    assert loaded.iteration == 3 and loaded.clock.k == 2
     z = torch.randn(5, 4)
     assert torch.equal(loaded.sample(5, z=z), gan.sample(5, z=z))
 
@@ -240,7 +241,7 @@ def test_shape_mismatch_names_the_shapes():
 def test_discriminator_rejecting_g_output():
     gan = GAN(MLPGenerator(latent_dim=4), MLPDiscriminator(in_features=3))
     with pytest.raises(ValueError, match="the discriminator cannot take the generator's output"):
-        gan.check_shapes((2,))
+        checks.check_shapes(gan, (2,))
 
 
 def test_discriminator_output_shape_checked():
@@ -249,7 +250,7 @@ def test_discriminator_output_shape_checked():
             return x  # (N, 2): not logits
 
     with pytest.raises(ValueError, match=r"logits of shape \(N,\) or \(N, 1\).*D \(2, 2\)"):
-        GAN(MLPGenerator(), Wide()).check_shapes((2,))
+        checks.check_shapes(GAN(MLPGenerator(), Wide()), (2,))
 
 
 def test_test_and_predict_subcommands(tmp_path):

@@ -1,5 +1,5 @@
-"""Exact resume: a run killed with SIGKILL and resumed with ``--ckpt_path last`` ends bit for bit where an
-uninterrupted run ends, in the same W&B run, with no iteration logged twice."""
+"""Exact resume: a run killed with SIGKILL, or stopped by SIGTERM, and resumed with ``--ckpt_path last``
+ends bit for bit where an uninterrupted run ends, in the same W&B run, with no iteration logged twice."""
 
 import json
 import os
@@ -61,6 +61,10 @@ trainer:
 KILLER = """    - class_path: tests.helpers.SigkillAt
       init_args: {iteration: 210}
 """
+#: The pre-empted run's: SIGTERM mid-way through iteration 211 (1 D update and 1 of 2 batches in).
+TERMINATOR = """    - class_path: tests.helpers.SigtermAt
+      init_args: {iteration: 210, d_steps: 1, micro_batch: 1}
+"""
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -81,9 +85,10 @@ def saved(folder: Path, name: str) -> tuple[dict, Path]:
     return torch.load(run / "checkpoints" / f"{name}.ckpt", weights_only=False), run
 
 
-def logged_steps(folder: Path) -> list[tuple[int, tuple[str, ...]]]:
-    """``(trainer/global_step, metric names)`` of every W&B history record, in the order written."""
-    steps = []
+def logged_steps(folder: Path) -> list[list[tuple[int, tuple[str, ...]]]]:
+    """Per W&B session (offline segment, oldest first): ``(trainer/global_step, metric names)`` of every
+    history record, in the order written."""
+    sessions = []
     for run in sorted((folder / "runs" / "wandb").glob("offline-run-*")):
         records = subprocess.run(
             ["wandb", "leet", "inspect", "--json", str(run)],
@@ -92,39 +97,38 @@ def logged_steps(folder: Path) -> list[tuple[int, tuple[str, ...]]]:
             check=True,
             timeout=120,
         ).stdout
+        steps = []
         for line in records.splitlines():
             record = json.loads(line)
             if record.get("type") == "history":
                 item = record["history"]["item"]
                 names = tuple(sorted(key for key in item if not key.startswith("_")))
                 steps.append((int(item["trainer/global_step"]), names))
-    return steps
+        sessions.append(steps)
+    return sessions
 
 
-@pytest.mark.slow
-def test_sigkill_and_resume_with_ckpt_path_last_is_bitwise_exact(tmp_path):
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    for folder, config in ((straight, CONFIG), (killed, CONFIG + KILLER)):
-        folder.mkdir()
-        (folder / "config.yaml").write_text(config)
-    reference = fit(straight)
-    victim = fit(killed)
-    victim.communicate(timeout=600)
-    assert victim.returncode == -signal.SIGKILL
-    checkpoint, _ = saved(killed, "last")
-    counters = checkpoint["gan_counters"]  # the 5th validation's: batch 755, iteration 188 and 3 batches
-    assert (counters["iteration"], counters["d_steps_in_iteration"], counters["micro_batch"]) == (188, 1, 1)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> tuple[Path, str]:
+    """The reference: the config run straight through (its folder and output)."""
+    folder = tmp_path_factory.mktemp("straight")
+    (folder / "config.yaml").write_text(CONFIG)
+    run = fit(folder)
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-3000:]
+    return folder, output
 
-    output, _ = reference.communicate(timeout=600)
-    assert reference.returncode == 0, output[-3000:]
-    resumed = fit(killed, "--ckpt_path", "last")
+
+def assert_resume_matches(interrupted: Path, straight: Path, output: str, last_saved: int) -> None:
+    """Resume ``interrupted`` with ``--ckpt_path last`` and compare it with the uninterrupted run."""
+    resumed = fit(interrupted, "--ckpt_path", "last")
     resumed_output, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, resumed_output[-3000:]
     assert "Restored all states from the checkpoint" in resumed_output
 
     expected, _ = saved(straight, "last")
-    got, killed_run = saved(killed, "last")
-    assert got["gan_counters"]["iteration"] == expected["gan_counters"]["iteration"] == 302
+    got, interrupted_run = saved(interrupted, "last")
+    assert got["gan_state"]["clock"]["iteration"] == expected["gan_state"]["clock"]["iteration"] == 302
     for key, value in expected["state_dict"].items():  # G, D and G_ema
         assert torch.equal(value, got["state_dict"][key]), key
     for mine, theirs in zip(expected["optimizer_states"], got["optimizer_states"], strict=True):
@@ -136,15 +140,46 @@ def test_sigkill_and_resume_with_ckpt_path_last_is_bitwise_exact(tmp_path):
     late = [
         line
         for line in output.splitlines()
-        if line.startswith("iteration ") and int(line.split()[1][:-1]) > 188
+        if line.startswith("iteration ") and int(line.split()[1][:-1]) > last_saved
     ]
-    assert len(late) == 3 and all(line in resumed_output for line in late)
+    assert late and all(line in resumed_output for line in late)
 
-    # W&B: the resumed run kept the run id (one run folder, two offline segments with that id) and
-    # its history continues where the killed one stopped, with no step logged twice or backwards.
-    segments = sorted((killed / "runs" / "wandb").glob("offline-run-*"))
-    assert len(segments) == 2 and {s.name.rsplit("-", 1)[1] for s in segments} == {killed_run.name}
-    assert logged_steps(killed) == logged_steps(straight)
+    # W&B: the resumed run kept the run id (one run folder, two offline segments with that id). The
+    # first session holds a prefix of the reference's history (a SIGKILL loses what W&B had not yet
+    # written); the resumed one continues after both that and the checkpoint, so no step is logged
+    # twice or backwards, and every step after the checkpoint is there.
+    segments = sorted((interrupted / "runs" / "wandb").glob("offline-run-*"))
+    assert len(segments) == 2 and {s.name.rsplit("-", 1)[1] for s in segments} == {interrupted_run.name}
+    (reference,) = logged_steps(straight)
+    first, second = logged_steps(interrupted)
+    assert first == reference[: len(first)]
+    resumed_from = max([last_saved, *(step for step, _ in first)])
+    assert second == [(step, names) for step, names in reference if step > resumed_from]
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_with_ckpt_path_last_is_bitwise_exact(tmp_path, uninterrupted):
+    (tmp_path / "config.yaml").write_text(CONFIG + KILLER)
+    victim = fit(tmp_path)
+    victim.communicate(timeout=600)
+    assert victim.returncode == -signal.SIGKILL
+    checkpoint, _ = saved(tmp_path, "last")
+    clock = checkpoint["gan_state"]["clock"]  # the 5th validation's: batch 755, iteration 188 and 3 batches
+    assert (clock["iteration"], clock["d_steps"], clock["micro_batch"]) == (188, 1, 1)
+    assert_resume_matches(tmp_path, *uninterrupted, last_saved=188)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_exits_143_and_resume_is_bitwise_exact(tmp_path, uninterrupted):
+    (tmp_path / "config.yaml").write_text(CONFIG + TERMINATOR)
+    victim = fit(tmp_path)
+    output, _ = victim.communicate(timeout=600)
+    assert victim.returncode == 143, output[-3000:]
+    assert output.rstrip().endswith("lightning-gan: stopped by SIGTERM; continue with --ckpt_path last")
+    checkpoint, _ = saved(tmp_path, "last")
+    clock = checkpoint["gan_state"]["clock"]  # written at the signal, mid-way through iteration 211
+    assert (clock["iteration"], clock["d_steps"], clock["micro_batch"]) == (210, 1, 1)
+    assert_resume_matches(tmp_path, *uninterrupted, last_saved=210)
 
 
 def test_validating_or_not_never_changes_the_training_run():

@@ -31,14 +31,6 @@ def check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be {' or '.join(map(repr, accepted))}, got {value!r}")
 
 
-def check_unique(names: list[str]) -> None:
-    """Raise ``ValueError`` if two regularizers share a name (they are logged as ``train/<name>``)."""
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"regularizers must have distinct names (they are logged as train/<name>), got {names}"
-        )
-
-
 def check_strategy(trainer: Trainer) -> None:
     """Reject strategies a GAN cannot run under (called in ``setup``, before anything is wrapped).
 

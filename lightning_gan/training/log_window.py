@@ -1,8 +1,10 @@
 """Training values summed on the device over a window of iterations, logged as means once per window."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import torch
+from lightning import Trainer
 from torch import Tensor
 
 
@@ -45,3 +47,31 @@ class LogWindow:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
+
+
+def send_to_loggers(
+    trainer: Trainer,
+    metrics: Mapping[str, Tensor],
+    step: int,
+    prog_bar: Iterable[str] = (),
+    logged: bool = True,
+) -> None:
+    """Send scalars to every logger at ``step``, and to the trainer's callback and progress-bar metrics.
+
+    ``LightningModule.log`` would stamp values with Lightning's batch counter, so loggers are called
+    directly; the values also go into ``trainer.callback_metrics`` (what checkpoint and early-stopping
+    monitors read) and, for ``prog_bar`` names, the progress bar: the two dicts ``self.log`` fills.
+
+    Args:
+        trainer: The running trainer.
+        metrics: Name → scalar tensor (already reduced across ranks where needed).
+        step: The x-axis value (the GAN's iteration).
+        prog_bar: Names also shown in the progress bar.
+        logged: Whether to call the loggers (``False`` where they already hold ``step``, after a resume).
+    """
+    values = {key: float(value) for key, value in metrics.items()}
+    if logged:
+        for logger in trainer.loggers:
+            logger.log_metrics(values, step=step)
+    trainer.callback_metrics.update({key: torch.tensor(value) for key, value in values.items()})
+    trainer.progress_bar_metrics.update({key: values[key] for key in prog_bar if key in values})

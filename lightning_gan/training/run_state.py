@@ -32,6 +32,7 @@ class RunState:
     Attributes:
         batches: Batches of the D update in progress (with ``N > 1``, the G update reuses them).
         evaluation_seed: Seed of the evaluation stream (the run's global seed, kept in checkpoints).
+        saved: Every rank's state from a loaded checkpoint, until :meth:`start_fit` uses it.
     """
 
     def __init__(self) -> None:
@@ -108,7 +109,6 @@ class RunState:
         """The evaluation seed (the per-rank part comes from :meth:`rank_states`)."""
         return {"evaluation_seed": self.evaluation_seed}
 
-    def load_state_dict(self, state: dict[str, Any], rank_states: list[dict[str, Any]] | None) -> None:
-        """Restore the evaluation seed; keep ``rank_states`` for :meth:`start_fit`."""
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the evaluation seed (the per-rank states go to :attr:`saved`, for :meth:`start_fit`)."""
         self.evaluation_seed = state["evaluation_seed"]
-        self.saved = rank_states

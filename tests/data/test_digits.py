@@ -82,7 +82,7 @@ def test_validation_reports_digits_fd_kid_and_class_coverage_without_checkpointi
     assert logged["val/fd"] > 0 and 1 <= logged["val/classes"] <= 10
     assert 1 - 1e-9 <= logged["val/inception_score"] <= 10
     state = torch.load(tmp_path / "last.ckpt", weights_only=False)["state_dict"]
-    assert not [key for key in state if key.startswith("val_metrics")]
+    assert not [key for key in state if key.startswith("evaluation")]
 
 
 def test_kid_subset_larger_than_the_validation_split_is_rejected():

@@ -4,6 +4,7 @@ from torch import nn
 
 from lightning_gan import GAN
 from lightning_gan.nets import DCGANDiscriminator, MLPDiscriminator, MLPGenerator, PackedDiscriminator
+from lightning_gan.training import checks
 
 from ..helpers import quiet_trainer, tiny_mixture
 
@@ -60,4 +61,4 @@ def test_gan_trains_with_a_packed_d_and_checks_its_width():
     assert gan.iteration == 3
     wrong = GAN(MLPGenerator(latent_dim=2), PackedDiscriminator(MLPDiscriminator(in_features=2), pack=4))
     with pytest.raises(ValueError, match="discriminator cannot take the generator's output"):
-        wrong.check_shapes((2,))
+        checks.check_shapes(wrong, (2,))
