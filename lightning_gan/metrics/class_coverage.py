@@ -76,12 +76,18 @@ class ClassCoverage(Metric):
 
     def __init__(self, classifier: nn.Module, num_classes: int, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.__dict__["classifier"] = classifier.eval().requires_grad_(False)
+        # Kept in a tuple, so nn.Module does not register it: no state_dict entries, no device moves.
+        self.held = (classifier.eval().requires_grad_(False),)
         self.num_classes = num_classes
         self.add_state("counts", torch.zeros(num_classes, dtype=torch.long), dist_reduce_fx="sum")
         self.add_state("confidence_sum", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("probability_sum", torch.zeros(num_classes, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("negentropy_sum", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    @property
+    def classifier(self) -> nn.Module:
+        """The frozen classifier."""
+        return self.held[0]
 
     @torch.no_grad()
     def update(self, samples: Tensor) -> None:

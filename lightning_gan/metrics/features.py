@@ -25,8 +25,14 @@ class FrozenFeatures(nn.Module):
 
     def __init__(self, network: nn.Module, num_features: int) -> None:
         super().__init__()
-        self.__dict__["network"] = network.eval().requires_grad_(False)  # not a submodule: no state_dict
+        # Kept in a tuple, so nn.Module does not register it: no state_dict entries, no device moves.
+        self.held = (network.eval().requires_grad_(False),)
         self.num_features = num_features
+
+    @property
+    def network(self) -> nn.Module:
+        """The frozen extractor."""
+        return self.held[0]
 
     def extract(self, samples: Tensor) -> Tensor:
         """The network's output for ``samples`` (override to call another method or preprocess)."""
