@@ -13,7 +13,8 @@ from lightning_gan import GAN
 from lightning_gan.data import GaussianMixtureDataModule
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO / "configs"
 
 
 def tiny_mixture(**kwargs) -> GaussianMixtureDataModule:

@@ -12,15 +12,14 @@ from lightning.pytorch.strategies import DeepSpeedStrategy, FSDPStrategy
 
 from lightning_gan.cli import GANCLI, default_config
 from lightning_gan.distributed import GANDDPStrategy
-from tests.helpers import inspect_wandb_run, quiet_trainer, tiny_gan, tiny_mixture
+from tests.helpers import REPO, inspect_wandb_run, quiet_trainer, tiny_gan, tiny_mixture
 
-SCRIPT = Path(__file__).parent / "scripts" / "train_ddp.py"
-REPO = Path(__file__).parents[1]
+SCRIPT = REPO / "tests" / "integration" / "scripts" / "train_ddp.py"
 ENV = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
 
 
 def train(out: Path, *args: str) -> dict[int, dict]:
-    """Run tests/scripts/train_ddp.py with ``args``; return each rank's saved record by rank."""
+    """Run tests/integration/scripts/train_ddp.py with ``args``; return each rank's saved record by rank."""
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--out", str(out), *args],
         env=ENV,

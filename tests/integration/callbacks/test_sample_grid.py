@@ -7,8 +7,7 @@ from lightning_gan import GAN
 from lightning_gan.callbacks import SampleGrid, run_dir
 from lightning_gan.data import DigitsDataModule
 from lightning_gan.nets import DCGANDiscriminator, DCGANGenerator
-
-from ..helpers import quiet_trainer, tiny_gan, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
 
 
 def test_image_grid_png_and_tensorboard(tmp_path):

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))  # the benchmarks are scripts
+from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmarks are scripts
 import turns  # noqa: E402
 
 Plan = dict[str, tuple[int, float, str | None]]  # label → (iterations, seconds per iteration, failure)

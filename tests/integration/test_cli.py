@@ -13,9 +13,7 @@ from jsonargparse import Namespace
 from lightning_gan import GAN
 from lightning_gan.cli import default_config, with_default_config
 from lightning_gan.cli_config import resume_run
-from tests.helpers import inspect_wandb_run
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, inspect_wandb_run
 
 
 def test_default_config_is_the_shipped_grid_recipe():

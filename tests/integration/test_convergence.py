@@ -1,11 +1,10 @@
-from pathlib import Path
-
 import pytest
 import wandb
 
 from lightning_gan.cli import GANCLI
+from tests.helpers import CONFIG_DIR
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = CONFIG_DIR
 
 
 @pytest.mark.slow

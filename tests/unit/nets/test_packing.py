@@ -5,8 +5,7 @@ from torch import nn
 from lightning_gan import GAN
 from lightning_gan.nets import DCGANDiscriminator, MLPDiscriminator, MLPGenerator, PackedDiscriminator
 from lightning_gan.training import checks
-
-from ..helpers import quiet_trainer, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_mixture
 
 
 class Record(nn.Module):

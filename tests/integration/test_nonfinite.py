@@ -6,8 +6,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from lightning_gan import GAN
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
-
-from .helpers import quiet_trainer, snapshot, tiny_mixture
+from tests.helpers import quiet_trainer, snapshot, tiny_mixture
 
 
 class NaNDiscriminator(MLPDiscriminator):

@@ -4,8 +4,7 @@ from torch import nn
 
 from lightning_gan import GAN
 from lightning_gan.ema import GeneratorEMA
-
-from .helpers import quiet_trainer, tiny_gan, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
 
 
 def test_fixed_decay_equals_closed_form_average():

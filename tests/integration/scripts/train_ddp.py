@@ -1,6 +1,6 @@
 """Train a small GAN under a chosen strategy and save what each rank ends with.
 
-Run by tests/test_distributed.py as a subprocess (DDP launches must not run inside pytest), either
+Run by tests/integration/test_distributed.py as a subprocess (DDP launches must not run inside pytest), either
 plainly (Lightning starts the other ranks) or once per node under ``torchrun``. Each rank writes
 ``<out>/rank<r>.pt``: its state_dict, the real rows it trained on, the validation values it logged,
 and the world size.

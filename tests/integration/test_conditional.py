@@ -8,8 +8,7 @@ from lightning_gan import ConditionalGAN
 from lightning_gan.callbacks import SampleGrid, run_dir
 from lightning_gan.data import DigitsDataModule
 from lightning_gan.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-
-from .helpers import quiet_trainer, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_mixture
 
 
 class LabelSpy(nn.Module):

@@ -10,8 +10,7 @@ import torch
 
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.export import export_generator, load_generator
-
-from .helpers import quiet_trainer, tiny_gan, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
 
 
 def test_exported_generator_samples_like_the_gan_in_a_fresh_process(tmp_path):

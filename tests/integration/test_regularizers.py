@@ -6,8 +6,7 @@ from lightning_gan import GAN
 from lightning_gan.losses import AdversarialLoss
 from lightning_gan.nets import MLPGenerator, PackedDiscriminator
 from lightning_gan.regularizers import GradientPenalty, R1Penalty, R2Penalty, Regularizer, WeightClipping
-
-from .helpers import quiet_trainer, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_mixture
 
 
 class Linear(nn.Module):

@@ -19,8 +19,7 @@ from lightning_gan import GAN
 from lightning_gan.data.tensors import BatchedTensorDataset
 from lightning_gan.metrics import InceptionFeatures
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
-
-from .helpers import quiet_trainer, tiny_gan, tiny_mixture
+from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
 
 
 def test_nan_in_the_data_is_refused_naming_the_rows():

@@ -12,7 +12,7 @@ import pytest
 import torch
 from lightning import seed_everything
 
-from tests.helpers import quiet_trainer, snapshot, tiny_gan, tiny_mixture
+from tests.helpers import REPO, quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
 CONFIG = """
 seed_everything: 7
@@ -65,7 +65,6 @@ KILLER = """    - class_path: tests.helpers.SigkillAt
 TERMINATOR = """    - class_path: tests.helpers.SigtermAt
       init_args: {iteration: 210, d_steps: 1, micro_batch: 1}
 """
-REPO = Path(__file__).resolve().parents[1]
 
 
 def fit(folder: Path, *extra: str) -> subprocess.Popen:

@@ -22,8 +22,7 @@ from lightning_gan.regularizers import (
     input_gradients,
 )
 from lightning_gan.schedules import LinearDecay
-
-from .helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
+from tests.helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
 
 def fp16_scaler_plugin(init_scale: float = 2.0**10) -> MixedPrecision:

@@ -15,8 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_gan import GAN
 from lightning_gan.losses import MinimaxLoss
-
-from .helpers import quiet_trainer
+from tests.helpers import quiet_trainer
 
 MU_G, SIGMA_G = 1.0, 0.5
 

@@ -12,8 +12,7 @@ from lightning_gan.losses import MinimaxLoss
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
 from lightning_gan.regularizers import R1Penalty
 from lightning_gan.training import checks
-
-from .helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
+from tests.helpers import changed, quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
 
 class Recorder(GAN):

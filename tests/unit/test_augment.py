@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from lightning_gan.augment import DiffAugment
-
-from .helpers import changed, quiet_trainer, snapshot
+from tests.helpers import changed, quiet_trainer, snapshot
 
 
 def images(n=6, c=3, side=16):

@@ -5,8 +5,8 @@ import wandb
 from PIL import Image
 
 from lightning_gan.cli import GANCLI
+from tests.helpers import CONFIG_DIR
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 # Listed by name so a new recipe is added here on purpose; the next test checks the list is complete.
 CONFIG_NAMES = [
     "cgan_digits.yaml",
