@@ -1,0 +1,149 @@
+"""UpdateGuard without a Trainer: a stand-in module, and an optimizer whose step calls the hook."""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from lightning_gan.training import UpdateGuard
+
+
+class Scaler:
+    """A GradScaler stand-in whose scale drops (a skipped step) when ``skip`` is set."""
+
+    def __init__(self) -> None:
+        self.scale, self.skip = 1024.0, False
+
+    def is_enabled(self) -> bool:
+        return True
+
+    def get_scale(self) -> float:
+        return self.scale
+
+
+class Module:
+    """The parts of a LightningModule the guard uses: its trainer's precision plugin and clip_gradients."""
+
+    def __init__(self, scaler: Scaler | None = None) -> None:
+        self.trainer = SimpleNamespace(precision_plugin=SimpleNamespace(scaler=scaler))
+        self.clipped = []
+
+    def clip_gradients(self, optimizer, gradient_clip_val, gradient_clip_algorithm):
+        self.clipped.append((gradient_clip_val, gradient_clip_algorithm))
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        if gradient_clip_algorithm == "norm":
+            nn.utils.clip_grad_norm_(params, gradient_clip_val)
+        else:
+            nn.utils.clip_grad_value_(params, gradient_clip_val)
+
+
+class SteppingOptimizer:
+    """Like LightningOptimizer.step under manual optimization: the hook, then the torch step."""
+
+    def __init__(self, guard: UpdateGuard, module: Module, optimizer: torch.optim.Optimizer) -> None:
+        self.guard, self.module, self.optimizer = guard, module, optimizer
+
+    def step(self) -> None:
+        scaler = self.module.trainer.precision_plugin.scaler
+        self.guard.before_step(self.module, self.optimizer)
+        if scaler is not None and scaler.skip:
+            scaler.scale /= 2
+            return
+        self.optimizer.step()
+
+
+def setup(grads: list[float], scaler: Scaler | None = None, **kwargs):
+    net = nn.Linear(len(grads), 1, bias=False)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.1)
+    net.weight.grad = torch.tensor([grads])
+    guard = UpdateGuard(**kwargs)
+    module = Module(scaler)
+    return guard, module, SteppingOptimizer(guard, module, optimizer), net, optimizer
+
+
+def test_a_finite_update_is_applied_and_its_norm_recorded():
+    guard, module, stepping, net, _ = setup([3.0, 4.0])
+    before = net.weight.detach().clone()
+    assert guard.step(module, stepping, "discriminator", record_norm=True)
+    assert not torch.equal(before, net.weight)
+    assert guard.take_norms() == {"grad_norm_d": torch.tensor(5.0)}  # sqrt(3² + 4²)
+    assert guard.take_norms() == {}
+    assert guard.take_applied() == {"generator": False, "discriminator": True}
+    assert guard.take_applied() == {"generator": False, "discriminator": False}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_update_is_skipped_counted_and_leaves_weights_and_state(bad):
+    guard, module, stepping, net, optimizer = setup([1.0, bad], max_consecutive_skips=3)
+    before = net.weight.detach().clone()
+    assert not guard.step(module, stepping, "generator", record_norm=False)
+    assert torch.equal(before, net.weight) and net.weight.grad is None
+    assert optimizer.state == {} and guard.skipped_steps == 1 and guard.in_a_row["generator"] == 1
+    assert guard.take_applied()["generator"] is False
+    net.weight.grad = torch.ones(1, 2)
+    assert guard.step(module, stepping, "generator", record_norm=False)
+    assert guard.in_a_row["generator"] == 0 and guard.skipped_steps == 1
+
+
+def test_too_many_skips_in_a_row_stop_with_a_message_that_says_what_to_do():
+    guard, module, stepping, net, _ = setup([float("nan"), 1.0], max_consecutive_skips=2)
+    assert not guard.step(module, stepping, "discriminator", record_norm=False)
+    net.weight.grad = torch.full((1, 2), float("nan"))
+    with pytest.raises(FloatingPointError, match=r"2 discriminator updates in a row .* \(now 2\)"):
+        guard.step(module, stepping, "discriminator", record_norm=False)
+
+
+@pytest.mark.parametrize(("algorithm", "expected"), [("norm", [0.6, 0.8]), ("value", [1.0, 1.0])])
+def test_clipping_uses_the_networks_value_and_the_algorithm(algorithm, expected):
+    clip = {"generator": None, "discriminator": 1.0}
+    guard, module, stepping, net, optimizer = setup([3.0, 4.0], clip=clip, algorithm=algorithm)
+    optimizer.step = lambda: None  # keep the clipped gradient to look at
+    guard.step(module, stepping, "discriminator", record_norm=True)
+    assert module.clipped == [(1.0, algorithm)]
+    assert torch.allclose(net.weight.grad, torch.tensor([expected]))
+    assert guard.take_norms()["grad_norm_d"] == 5.0  # the norm before clipping
+    net.weight.grad = torch.tensor([[3.0, 4.0]])
+    guard.step(module, stepping, "generator", record_norm=False)
+    assert module.clipped == [(1.0, algorithm)]  # G has no clip value
+
+
+def test_under_a_grad_scaler_a_lower_scale_after_the_step_means_skipped():
+    scaler = Scaler()
+    guard, module, stepping, net, _ = setup([float("inf"), 1.0], scaler=scaler)
+    scaler.skip = True
+    assert not guard.step(module, stepping, "discriminator", record_norm=False)
+    assert net.weight.grad is not None  # the scaler, not the guard, handles non-finite gradients
+    scaler.skip = False
+    net.weight.grad = torch.ones(1, 2)
+    assert guard.step(module, stepping, "discriminator", record_norm=False)
+    assert guard.skipped_steps == 1
+
+
+def test_a_step_the_guard_did_not_start_is_left_alone():
+    guard, module, _, net, optimizer = setup([float("nan"), 1.0])
+    guard.before_step(module, optimizer)
+    assert net.weight.grad is not None
+
+
+def test_state_round_trip():
+    guard, module, stepping, _, _ = setup([float("nan"), 1.0])
+    guard.step(module, stepping, "discriminator", record_norm=False)
+    restored = UpdateGuard()
+    restored.load_state_dict(guard.state_dict())
+    assert restored.state_dict() == guard.state_dict()
+    assert restored.skipped_steps == 1 and restored.in_a_row["discriminator"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"clip": {"generator": 0.0}}, "g_gradient_clip_val must be > 0 or None"),
+        ({"clip": {"discriminator": -1.0}}, "d_gradient_clip_val must be > 0 or None"),
+        ({"algorithm": "max"}, "'norm' or 'value', got 'max'"),
+        ({"max_consecutive_skips": 0}, "max_consecutive_skips must be >= 1, got 0"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        UpdateGuard(**kwargs)

@@ -1,0 +1,75 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lightning_gan.rng import rng_states
+from lightning_gan.training import RunState
+
+
+def draws() -> tuple:
+    return torch.rand(3).tolist(), np.random.rand(2).tolist(), random.random()
+
+
+def test_evaluation_draws_from_its_own_stream_and_gives_trainings_back():
+    torch.manual_seed(1), np.random.seed(1), random.seed(1)
+    expected = draws()
+    torch.manual_seed(1), np.random.seed(1), random.seed(1)
+    state = RunState()
+    state.evaluation_seed = 40
+    state.enter_evaluation(rank=2)
+    inside = torch.rand(2)
+    state.leave_evaluation()
+    assert draws() == expected
+    torch.manual_seed(42)  # evaluation_seed + rank
+    assert torch.equal(inside, torch.rand(2))
+
+
+def test_a_saved_rank_state_puts_back_the_streams_gradients_and_batches():
+    net = nn.Linear(2, 1)
+    net.weight.grad = torch.full((1, 2), 7.0)
+    state = RunState()
+    state.batches = [torch.ones(3, 2)]
+    torch.manual_seed(3)
+    (saved,) = state.rank_states(net, mid_update=True)
+    expected = torch.rand(4)
+    torch.manual_seed(99)
+    net.weight.grad, net.bias.grad = None, None
+    restored = RunState()
+    restored.saved = [saved]
+    restored.start_fit(rank=0, world=1, resumed=True, discriminator=net, to_device=lambda b: b * 2)
+    assert torch.equal(torch.rand(4), expected)
+    assert torch.equal(net.weight.grad, torch.full((1, 2), 7.0)) and net.bias.grad is None
+    assert torch.equal(restored.batches[0], torch.full((3, 2), 2.0)) and restored.saved is None
+
+
+def test_not_mid_update_nothing_but_the_streams_is_saved():
+    (saved,) = RunState().rank_states(nn.Linear(2, 1), mid_update=False)
+    assert set(saved) == {"rng"}
+
+
+def test_saved_streams_load_with_weights_only(tmp_path):
+    torch.save({"rank_states": [{"rng": rng_states()}]}, tmp_path / "x.pt")
+    loaded = torch.load(tmp_path / "x.pt", weights_only=True)
+    assert torch.equal(loaded["rank_states"][0]["rng"]["torch"], torch.get_rng_state())
+
+
+def test_another_number_of_processes_warns_and_reseeds_per_rank():
+    state = RunState()
+    state.saved = [{"rng": rng_states()}] * 2
+    torch.manual_seed(5)
+    with pytest.warns(UserWarning, match="random streams of 2 processes but this run has 3"):
+        state.start_fit(rank=1, world=3, resumed=True, discriminator=nn.Linear(1, 1), to_device=lambda b: b)
+    assert torch.initial_seed() == 6  # initial seed + rank
+
+
+def test_a_new_fit_ignores_saved_streams():
+    state, net = RunState(), nn.Linear(1, 1)
+    state.saved = [{"rng": rng_states()}]
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    state.start_fit(rank=0, world=1, resumed=False, discriminator=net, to_device=lambda b: b)
+    assert torch.equal(torch.rand(1), expected) and state.saved is None
