@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fit_runs import fit_config
+from report import Table, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = ["dcgan_digits", "wgan_gp_digits", "hinge_sn_digits", "ragan_digits", "cgan_digits"]
@@ -68,17 +69,20 @@ def main() -> None:
     floor = real_floor()
 
     header = f"{'config':<24} {'iters':>6} {'FD':>8} {'KID':>16} {'classes':>8} {'class KL':>9} {'conf.':>6}"
-    print(f"\n{header} {'s':>5}")
+    print()
+    table = Table()
+    table.print(f"{header} {'s':>5}")
     for config, (values, seconds) in results.items():
         kid = f"{values['kid']:.2f} ± {values['kid_std']:.2f}"
         figures = f"{values['fd']:>8.2f} {kid:>16} {values['classes']:>8.0f} {values['class_kl']:>9.3f}"
         figures += f" {values['confidence']:>6.3f} {seconds:>5.0f}"
-        print(f"{config.name:<24} {values['iteration']:>6.0f} {figures}")
+        table.print(f"{config.name:<24} {values['iteration']:>6.0f} {figures}")
     kid = f"{floor['kid']:.2f} ± {floor['kid_std']:.2f}"
-    print(
+    table.print(
         f"{'real held-out (floor)':<24} {'':>6} {floor['fd']:>8.2f} {kid:>16} {floor['classes']:>8.0f} "
         f"{floor['class_kl']:>9.3f} {floor['confidence']:>6.3f}"
     )
+    write_section("digits", table.lines)
     best = min(results, key=lambda config: results[config][0]["fd"])
     print()
     print(f"digits best fd {results[best][0]['fd']:.2f} ({best.stem}) floor {floor['fd']:.2f}")

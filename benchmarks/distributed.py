@@ -21,10 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+from report import Table, write_section
+
 #: (name, processes, strategy)
 SETUPS = [
     ("1 process", 1, "auto"),
-    ("2 processes, ddp (per-network)", 2, "ddp"),
+    ("2 processes, gan_ddp (per-network)", 2, "gan_ddp"),
     ("2 processes, ddp_find_unused_parameters_true", 2, "ddp_find_unused_parameters_true"),
 ]
 RESULT = re.compile(r"throughput ([\d.]+) samples/s")
@@ -124,6 +126,7 @@ def main() -> None:
         return
 
     ratios = {}
+    table = Table()
     for model in args.models:
         samples: dict[str, list[float]] = {name: [] for name, _, _ in SETUPS}
         for repeat in range(args.repeats):
@@ -135,16 +138,17 @@ def main() -> None:
                 )
         medians = {name: statistics.median(values) for name, values in samples.items()}
         single = medians[SETUPS[0][0]]
-        print(
-            f"\n{model}: median of {args.repeats} interleaved runs, {args.iterations} timed iterations each"
+        table.print(
+            f"{model}: median of {args.repeats} interleaved runs, {args.iterations} timed iterations each"
         )
-        print(f"{'setup':<48} {'samples/s':>10} {'vs 1 process':>13}")
+        table.print(f"{'setup':<48} {'samples/s':>10} {'vs 1 process':>13}")
         for name, median in medians.items():
-            print(f"{name:<48} {median:>10.0f} {median / single:>12.2f}x")
+            table.print(f"{name:<48} {median:>10.0f} {median / single:>12.2f}x")
         per_network, find_unused = (medians[name] for name, _, _ in SETUPS[1:])
         ratios[model] = per_network / find_unused
-        print(f"per-network DDP / find_unused_parameters: {ratios[model]:.2f}x")
-    print()
+        table.print(f"per-network DDP / find_unused_parameters: {ratios[model]:.2f}x")
+        table.print()
+    write_section("distributed", table.lines)
     print(f"gan_ddp/find_unused {ratios[args.models[0]]:.2f}")
 
 

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from lightning import Callback, LightningModule, Trainer
+from report import Table, write_section
 
 from lightning_gan.cli import GANCLI, default_config
 
@@ -72,10 +73,14 @@ def main() -> None:
         )
         cli.trainer.callbacks.append(memory)
         cli.trainer.fit(cli.model, cli.datamodule)
-    print(f"\n{'iteration':>9} {'RSS MiB':>8}")
+    print()
+    table = Table()
+    table.print(f"{'iteration':>9} {'RSS MiB':>8}")
     for iteration, mib in memory.readings:
-        print(f"{iteration:>9} {mib:>8.1f}")
+        table.print(f"{iteration:>9} {mib:>8.1f}")
     growth = memory.readings[-1][1] - memory.readings[1][1]
+    table.print(f"growth from the second reading to the last: {growth:.1f} MiB")
+    write_section("endurance", table.lines)
     print()
     print(f"rss growth {growth:.1f} MiB")
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fit_runs import fit_config
+from report import Table, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 #: PacGAN Table 1: (modes, high-quality %, reverse KL) of the plain GAN and the best PacGAN.
@@ -75,12 +76,15 @@ def main() -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda pair: run(*pair, threads), pairs))
 
-    print(f"{'config':<22} {'seed':>4} {'iters':>6} {'modes':>6} {'HQ %':>6} {'rev KL':>7} {'seconds':>8}")
+    table = Table()
+    table.print(
+        f"{'config':<22} {'seed':>4} {'iters':>6} {'modes':>6} {'HQ %':>6} {'rev KL':>7} {'seconds':>8}"
+    )
     for (config, seed), r in zip(pairs, results, strict=True):
         figures = f"{r['modes']:>6.0f} {r['hq']:>6.1f} {r['rkl']:>7.3f} {r['seconds']:>8.0f}"
-        print(f"{config.name:<22} {seed:>4} {r['iteration']:>6} {figures}")
-    print()
-    print(
+        table.print(f"{config.name:<22} {seed:>4} {r['iteration']:>6} {figures}")
+    table.print()
+    table.print(
         f"{'config / reference':<28} {'modes':>13} {'HQ %':>13} {'rev KL':>15} {'seconds':>9}  (mean ± std)"
     )
     summaries = []
@@ -90,12 +94,13 @@ def main() -> None:
         modes, hq, rkl = ([r[key] for r in rows] for key in ("modes", "hq", "rkl"))
         seconds = statistics.median(r["seconds"] for r in rows)
         figures = f"{mean_std(modes, 1):>13} {mean_std(hq, 1):>13} {mean_std(rkl, 3):>15} {seconds:>9.0f}"
-        print(f"{config.name:<28} {figures}")
+        table.print(f"{config.name:<28} {figures}")
         for name, (m, h, k) in PACGAN_TABLE[layout].items():
-            print(f"{'  PacGAN paper, ' + name:<28} {m:>13.1f} {h:>13.1f} {k:>15.2f}")
+            table.print(f"{'  PacGAN paper, ' + name:<28} {m:>13.1f} {h:>13.1f} {k:>15.2f}")
         total = 25 if layout == "grid" else 8
         means = [statistics.mean(values) for values in (modes, hq, rkl)]
         summaries.append(f"{layout} modes {means[0]:.1f}/{total} hq {means[1]:.1f}% rkl {means[2]:.3f}")
+    write_section("mixtures", table.lines)
     print()
     print(summaries[0])
 

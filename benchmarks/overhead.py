@@ -3,9 +3,10 @@
 All sides use the same networks (each process builds them from the same seed), the non-saturating loss,
 Adam, the same DataLoader and batches, ``requires_grad`` toggling, and logging as the shipped
 configs do it: losses and mean D probabilities summed on the device and sent to an offline W&B run
-every 50 iterations. Three sides: ``plain`` is the hand-written loop; ``floor`` is the same loop
-body as a bare LightningModule (raw optimizers, ``loss.backward()``), which measures what
-Lightning's per-batch loop costs any module; ``lightning_gan`` is ``GAN``. The two Lightning sides
+every 50 iterations. Three sides: ``plain`` is the hand-written loop; ``floor`` is the same work as a
+bare LightningModule on Lightning's public path (``toggled_optimizer``, ``manual_backward``,
+``optimizer.zero_grad()`` and ``optimizer.step()`` on the optimizers from ``configure_optimizers``),
+what any LightningModule doing this work pays; ``lightning_gan`` is ``GAN``. The two Lightning sides
 run under a ``Trainer`` configured like the shipped configs (W&B logger, progress bar redrawn every
 50 batches), without validation.
 
@@ -19,14 +20,14 @@ within a few seconds.
 Process sets. Whole runs of the same code have differed by more than their rounds' scatter
 explains (README), as if each process had a speed of its own; one set of processes is one draw of
 that. So each case runs ``--processes`` sets of fresh processes, one after another, each for
-``--blocks`` rounds. The table gives each side's median it/s over all its blocks, their ratios, the
-median over rounds of the lightning_gan/plain ratio within a round ("paired"), and that ratio's
-median in each process set.
+``--blocks`` rounds. The table gives each side's median it/s over all its blocks and the
+medians over rounds of the within-round ratios ("paired") lightning_gan/floor and lightning_gan/plain,
+with lightning_gan/floor per process set. It is also written into docs/benchmarks.md.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --cases mlp --processes 5
 
-The last line reads ``ratio R``: lightning_gan it/s ÷ plain it/s (medians) for the first case.
+The last line reads ``ratio R``: the paired lightning_gan/floor ratio of the first case.
 """
 
 import argparse
@@ -43,6 +44,7 @@ import wandb
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import WandbLogger
+from report import Table, write_section
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader
@@ -145,25 +147,49 @@ def plain(work: Work) -> None:
 
 
 class FloorModule(LightningModule):
-    """The plain loop's body as a bare LightningModule: Lightning's per-batch loop and nothing else.
+    """The plain loop's work as a bare LightningModule on Lightning's public path, and nothing else.
 
-    Raw torch optimizers, ``loss.backward()``, ``requires_grad`` set directly, window sums sent to
-    the logger every 50 iterations: what any LightningModule doing this work pays at least.
+    ``toggled_optimizer`` freezes the other network, ``manual_backward`` and the ``LightningOptimizer``'s
+    ``zero_grad``/``step`` do the update, window sums go to the logger every 50 iterations: what any
+    LightningModule doing this work through Lightning's public API pays at least.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float, iterations: int) -> None:
         super().__init__()
         self.automatic_optimization = False
-        self.generator, self.discriminator, self.iterations = generator, discriminator, iterations
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-        self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+        self.generator, self.discriminator, self.iterations, self.lr = (
+            generator,
+            discriminator,
+            iterations,
+            lr,
+        )
         self.iteration = 0
         self.sums: dict[str, Tensor] = {}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:  # noqa: D102
-        add_to_window(
-            self.sums, algorithm1_step(self.generator, self.discriminator, batch[0], self.opt_g, self.opt_d)
-        )
+        opt_g, opt_d = self.optimizers()
+        real, generator, discriminator = batch[0], self.generator, self.discriminator
+        n = real.shape[0]
+        with self.toggled_optimizer(opt_d):
+            fake = generator(torch.randn(n, generator.latent_dim)).detach()
+            real_logits, fake_logits = discriminator(real).reshape(-1), discriminator(fake).reshape(-1)
+            d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+        opt_d.step()
+        with self.toggled_optimizer(opt_g):
+            fake_logits_g = discriminator(generator(torch.randn(n, generator.latent_dim))).reshape(-1)
+            g_loss = F.softplus(-fake_logits_g).mean()
+            opt_g.zero_grad()
+            self.manual_backward(g_loss)
+        opt_g.step()
+        values = {
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+        add_to_window(self.sums, values)
         self.iteration += 1
         if self.iteration % LOG_EVERY == 0:
             window = {f"train/{k}": float(v) / LOG_EVERY for k, v in self.sums.items()}
@@ -172,8 +198,11 @@ class FloorModule(LightningModule):
         if self.iteration >= self.iterations:
             self.trainer.should_stop = True
 
-    def configure_optimizers(self) -> None:  # noqa: D102
-        return None
+    def configure_optimizers(self) -> list[Optimizer]:  # noqa: D102
+        return [
+            torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=(0.5, 0.999)),
+            torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=(0.5, 0.999)),
+        ]
 
 
 class TurnTicks(Callback):
@@ -291,26 +320,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         args.scratch = scratch
         runs = {name: measure(name, args) for name in args.cases}
-    print(
-        f"\nmedians over {args.processes} process sets × {args.blocks} rounds of interleaved blocks of "
+    table = Table()
+    table.print(
+        f"medians over {args.processes} process sets × {args.blocks} rounds of interleaved blocks of "
         f"{args.block} iterations per side"
     )
-    print(
+    table.print(
         f"{'case':<6} {'plain it/s':>11} {'floor it/s':>11} {'lightning_gan it/s':>19} "
-        f"{'floor/plain':>12} {'gan/floor':>10} {'gan/plain':>10} {'paired gan/plain':>17}  by process set"
+        f"{'gan/floor':>10} {'gan/plain':>10}  gan/floor by process set"
     )
     ratios = {}
     for name, sets in runs.items():
         pooled = {label: [rate for rates in sets for rate in rates[label]] for label in SIDES}
         rates = {label: statistics.median(values) for label, values in pooled.items()}
-        ratios[name] = rates["lightning_gan"] / rates["plain"]
-        by_set = " ".join(f"{paired(rates_, 'lightning_gan', 'plain'):.3f}" for rates_ in sets)
-        print(
+        ratios[name] = paired(pooled, "lightning_gan", "floor")
+        by_set = " ".join(f"{paired(rates_, 'lightning_gan', 'floor'):.3f}" for rates_ in sets)
+        table.print(
             f"{name:<6} {rates['plain']:>11.1f} {rates['floor']:>11.1f} {rates['lightning_gan']:>19.1f} "
-            f"{rates['floor'] / rates['plain']:>12.3f} {rates['lightning_gan'] / rates['floor']:>10.3f} "
-            f"{ratios[name]:>10.3f} {paired(pooled, 'lightning_gan', 'plain'):>17.3f}  {by_set}"
+            f"{ratios[name]:>10.3f} {paired(pooled, 'lightning_gan', 'plain'):>10.3f}  {by_set}"
         )
-    print("paired: median over rounds of the ratio between blocks of the same round (all sets; each set)")
+    table.print("gan/floor, gan/plain: median over rounds of the ratio between blocks of the same round")
+    write_section("overhead", table.lines)
     print()
     print(f"ratio {ratios[args.cases[0]]:.3f}")
 

@@ -282,7 +282,7 @@ class GAN(LightningModule):
             self.ema.update(self.generator_ema, self.generator, self.ema.beta(images, self.clock.images_seen))
         self.clock.end_iteration(images)
         applied = self.guard.take_applied()
-        if self.scheduler_interval == "iteration":
+        if self.scheduler_interval == "iteration" and (self.g_scheduler or self.d_scheduler):
             step_schedulers(self, applied)
         if logging_now:
             metrics = {f"train/{key}": value for key, value in self.window.means().items()}

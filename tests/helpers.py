@@ -90,3 +90,34 @@ class SigtermAt(Callback):
         clock = pl_module.clock
         if (clock.iteration, clock.d_steps, clock.micro_batch) == self.at:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+class PointsDataModule(GaussianMixtureDataModule):
+    """2-D ring points from a datamodule of the user's own: no sample metrics at validation."""
+
+    def __init__(self) -> None:
+        super().__init__(layout="ring", n_samples=1024, n_val_samples=200, batch_size=64, val_batch_size=100)
+
+    def val_metrics(self) -> dict:
+        return {}
+
+
+def run_cli(args: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
+    """``lightning-gan ARGS`` as typed in a shell (offline W&B; ``tests.helpers`` importable)."""
+    # As from a fresh shell: nothing this test process set for its own W&B or distributed runs.
+    inherited = (
+        "WANDB_SERVICE",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "WORLD_SIZE",
+        "RANK",
+        "LOCAL_RANK",
+        "NODE_RANK",
+    )
+    environment = {
+        key: value for key, value in os.environ.items() if key not in inherited and not key.startswith("PL_")
+    }
+    environment |= {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "PYTHONPATH": str(REPO)} | env
+    return subprocess.run(
+        ["lightning-gan", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )

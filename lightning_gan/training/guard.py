@@ -82,6 +82,7 @@ class UpdateGuard:
         self.norms: dict[str, Tensor] = {}
         self._stepping: Network | None = None
         self._record_norm = False
+        self._check_finite = True
         self._finite = True
 
     def step(
@@ -102,6 +103,7 @@ class UpdateGuard:
         scaler = grad_scaler(module.trainer)
         scale_before = scaler.get_scale() if scaler is not None else 0.0
         self._stepping, self._record_norm, self._finite = network, record_norm, True
+        self._check_finite = scaler is None  # a GradScaler checks for itself
         try:
             optimizer.step()
         finally:
@@ -128,13 +130,12 @@ class UpdateGuard:
         network = self._stepping
         if network is None:  # a step this guard did not start
             return
-        check_finite = grad_scaler(module.trainer) is None  # a GradScaler checks for itself
         grads = gradients(optimizer)
-        if grads and (self._record_norm or check_finite):
-            norm = torch.nn.utils.get_total_norm(grads)
+        if grads and (self._record_norm or self._check_finite):
+            norm = torch.nn.utils.get_total_norm(grads, foreach=True)
             if self._record_norm:
                 self.norms["grad_norm_g" if network == "generator" else "grad_norm_d"] = norm.detach()
-            if check_finite and not bool(torch.isfinite(norm)):  # one host sync per update
+            if self._check_finite and not bool(torch.isfinite(norm)):  # one host sync per update
                 optimizer.zero_grad(set_to_none=True)
                 self._finite = False
                 return

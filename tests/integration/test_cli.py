@@ -158,7 +158,9 @@ def test_cli_progress_bar_redraws_every_50_batches_unless_configured_or_off():
     from lightning_gan.cli import GANCLI
 
     base = ["--config", str(default_config())]
-    assert GANCLI(base, run=False).trainer.progress_bar_callback.refresh_rate == 50
+    trainer = GANCLI(base, run=False).trainer
+    assert trainer.progress_bar_callback.refresh_rate == 50
+    assert [type(c).__name__ for c in trainer.callbacks].count("CheckpointOnSigterm") == 1
     assert (
         GANCLI([*base, "--trainer.enable_progress_bar=false"], run=False).trainer.progress_bar_callback
         is None

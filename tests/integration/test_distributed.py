@@ -71,10 +71,16 @@ def test_ddp_keyword_arguments_reach_each_wrapper():
     assert strategy.ddp_kwargs == {"static_graph": True, "gradient_as_bucket_view": True}
 
 
-def test_a_whole_module_ddp_fit_stops_with_an_error_that_names_gan_ddp():
+def test_a_whole_module_ddp_fit_stops_with_an_error_that_names_gan_ddp(monkeypatch):
+    for name in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "NODE_RANK"):
+        monkeypatch.delenv(name, raising=False)  # Lightning sets them in this process; undone afterwards
     trainer = quiet_trainer(strategy="ddp", devices=1, max_steps=2, limit_val_batches=0)
-    with pytest.raises(ValueError, match=r"use strategy='gan_ddp'.*'ddp_find_unused_parameters_true'"):
-        trainer.fit(tiny_gan(), tiny_mixture())
+    try:
+        with pytest.raises(ValueError, match=r"use strategy='gan_ddp'.*'ddp_find_unused_parameters_true'"):
+            trainer.fit(tiny_gan(), tiny_mixture())
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()  # free the rendezvous port for later tests
 
 
 @pytest.mark.parametrize(

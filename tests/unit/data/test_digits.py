@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from lightning_gan.data import DigitsDataModule
+from lightning_gan.data.digits import digits_tensors
 
 
 @pytest.mark.parametrize("size", [8, 16, 32])
@@ -14,6 +15,15 @@ def test_shapes_range_labels(size):
     images = dm.train_set.tensors[0]
     assert images.min() == -1.0 and images.max() == 1.0
     assert len(dm.train_set) + len(dm.val_set) == 1797 and len(dm.val_set) == 180
+
+
+def test_the_shipped_digits_are_scikit_learns_in_order():
+    from sklearn.datasets import load_digits  # the reference: scikit-learn is a test dependency only
+
+    digits = load_digits()
+    images, labels = digits_tensors(8)
+    assert torch.equal((images[:, 0] + 1) * 8, torch.as_tensor(digits.images, dtype=torch.float32))
+    assert torch.equal(labels, torch.as_tensor(digits.target))
 
 
 def test_native_values_are_sklearn_pixels():
