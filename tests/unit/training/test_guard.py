@@ -53,7 +53,7 @@ class SteppingOptimizer:
         self.optimizer.step()
 
 
-def setup(grads: list[float], scaler: Scaler | None = None, **kwargs):
+def make(grads: list[float], scaler: Scaler | None = None, **kwargs):
     net = nn.Linear(len(grads), 1, bias=False)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.1)
     net.weight.grad = torch.tensor([grads])
@@ -63,7 +63,7 @@ def setup(grads: list[float], scaler: Scaler | None = None, **kwargs):
 
 
 def test_a_finite_update_is_applied_and_its_norm_recorded():
-    guard, module, stepping, net, _ = setup([3.0, 4.0])
+    guard, module, stepping, net, _ = make([3.0, 4.0])
     before = net.weight.detach().clone()
     assert guard.step(module, stepping, "discriminator", record_norm=True)
     assert not torch.equal(before, net.weight)
@@ -75,7 +75,7 @@ def test_a_finite_update_is_applied_and_its_norm_recorded():
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_update_is_skipped_counted_and_leaves_weights_and_state(bad):
-    guard, module, stepping, net, optimizer = setup([1.0, bad], max_consecutive_skips=3)
+    guard, module, stepping, net, optimizer = make([1.0, bad], max_consecutive_skips=3)
     before = net.weight.detach().clone()
     assert not guard.step(module, stepping, "generator", record_norm=False)
     assert torch.equal(before, net.weight) and net.weight.grad is None
@@ -87,7 +87,7 @@ def test_a_non_finite_update_is_skipped_counted_and_leaves_weights_and_state(bad
 
 
 def test_too_many_skips_in_a_row_stop_with_a_message_that_says_what_to_do():
-    guard, module, stepping, net, _ = setup([float("nan"), 1.0], max_consecutive_skips=2)
+    guard, module, stepping, net, _ = make([float("nan"), 1.0], max_consecutive_skips=2)
     assert not guard.step(module, stepping, "discriminator", record_norm=False)
     net.weight.grad = torch.full((1, 2), float("nan"))
     with pytest.raises(FloatingPointError, match=r"2 discriminator updates in a row .* \(now 2\)"):
@@ -97,7 +97,7 @@ def test_too_many_skips_in_a_row_stop_with_a_message_that_says_what_to_do():
 @pytest.mark.parametrize(("algorithm", "expected"), [("norm", [0.6, 0.8]), ("value", [1.0, 1.0])])
 def test_clipping_uses_the_networks_value_and_the_algorithm(algorithm, expected):
     clip = {"generator": None, "discriminator": 1.0}
-    guard, module, stepping, net, optimizer = setup([3.0, 4.0], clip=clip, algorithm=algorithm)
+    guard, module, stepping, net, optimizer = make([3.0, 4.0], clip=clip, algorithm=algorithm)
     optimizer.step = lambda: None  # keep the clipped gradient to look at
     guard.step(module, stepping, "discriminator", record_norm=True)
     assert module.clipped == [(1.0, algorithm)]
@@ -110,7 +110,7 @@ def test_clipping_uses_the_networks_value_and_the_algorithm(algorithm, expected)
 
 def test_under_a_grad_scaler_a_lower_scale_after_the_step_means_skipped():
     scaler = Scaler()
-    guard, module, stepping, net, _ = setup([float("inf"), 1.0], scaler=scaler)
+    guard, module, stepping, net, _ = make([float("inf"), 1.0], scaler=scaler)
     scaler.skip = True
     assert not guard.step(module, stepping, "discriminator", record_norm=False)
     assert net.weight.grad is not None  # the scaler, not the guard, handles non-finite gradients
@@ -121,13 +121,13 @@ def test_under_a_grad_scaler_a_lower_scale_after_the_step_means_skipped():
 
 
 def test_a_step_the_guard_did_not_start_is_left_alone():
-    guard, module, _, net, optimizer = setup([float("nan"), 1.0])
+    guard, module, _, net, optimizer = make([float("nan"), 1.0])
     guard.before_step(module, optimizer)
     assert net.weight.grad is not None
 
 
 def test_state_round_trip():
-    guard, module, stepping, _, _ = setup([float("nan"), 1.0])
+    guard, module, stepping, _, _ = make([float("nan"), 1.0])
     guard.step(module, stepping, "discriminator", record_norm=False)
     restored = UpdateGuard()
     restored.load_state_dict(guard.state_dict())
