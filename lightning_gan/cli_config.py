@@ -1,5 +1,6 @@
 """How ``lightning-gan`` rewrites a parsed config before anything is built: each rule one function."""
 
+import zipfile
 from pathlib import Path
 
 import torch
@@ -161,7 +162,8 @@ def check_checkpoint_file(ckpt_path: str | None) -> None:
             f"--ckpt_path {ckpt_path}: no such file; give a .ckpt file or 'last' (the newest run's)"
         )
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        # Memory-mapped where it can be (torch's zip format), so a large checkpoint is not read twice.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except Exception as error:  # noqa: BLE001 (torch raises many kinds for a bad file)
         if "Unsupported global" in str(error):
             raise ValueError(
