@@ -132,7 +132,7 @@ class UpdateGuard:
             return
         grads = gradients(optimizer)
         if grads and (self._record_norm or self._check_finite):
-            norm = torch.nn.utils.get_total_norm(grads, foreach=True)
+            norm = torch.nn.utils.get_total_norm(grads)  # foreach kernels where the device has them
             if self._record_norm:
                 self.norms["grad_norm_g" if network == "generator" else "grad_norm_d"] = norm.detach()
             if self._check_finite and not bool(torch.isfinite(norm)):  # one host sync per update
