@@ -1,14 +1,24 @@
-"""lightning_gan's training loop against a plain PyTorch loop doing the same work.
+"""lightning_gan's training loop against a bare LightningModule and a plain PyTorch loop doing the same work.
 
-All sides use the same networks (each process builds them from the same seed), the non-saturating loss,
-Adam, the same DataLoader and batches, ``requires_grad`` toggling, and logging as the shipped
+All sides use the same networks (each process builds them from the same seed), the non-saturating
+loss, Adam, the same batches and latents, ``requires_grad`` toggling, and logging as the shipped
 configs do it: losses and mean D probabilities summed on the device and sent to an offline W&B run
-every 50 iterations. Three sides: ``plain`` is the hand-written loop; ``floor`` is the same work as a
-bare LightningModule on Lightning's public path (``toggled_optimizer``, ``manual_backward``,
-``optimizer.zero_grad()`` and ``optimizer.step()`` on the optimizers from ``configure_optimizers``),
-what any LightningModule doing this work pays; ``lightning_gan`` is ``GAN``. The two Lightning sides
-run under a ``Trainer`` configured like the shipped configs (W&B logger, progress bar redrawn every
-50 batches), without validation.
+every 50 iterations. So they compute the same numbers, and the script checks that every side ends
+with bit-identical networks. (Speed depends on the numbers as well as on the code: a trajectory
+whose Adam moments hold more subnormal floats runs slower, by several per cent here. Before the
+sides drew the same latents, that alone separated them.) Four sides:
+
+- ``plain``: Algorithm 1 written by hand in PyTorch;
+- ``bare``: the same as a bare LightningModule on Lightning's public path (``toggled_optimizer``,
+  ``manual_backward``, ``optimizer.zero_grad()`` and ``optimizer.step()`` on the optimizers from
+  ``configure_optimizers``);
+- ``floor``: ``bare`` plus what ``GAN`` does by default around each step, by hand: gradients
+  holding NaN/inf are dropped (one host sync per update) and, every 50 iterations, the gradient
+  norms are logged with the count of dropped updates. The floor for ``GAN``'s work;
+- ``lightning_gan``: ``GAN``.
+
+The Lightning sides run under a ``Trainer`` configured like the shipped configs (W&B logger,
+progress bar redrawn every 50 batches), without validation.
 
 Interleaving. This machine's speed drifts by ±15 % over seconds to minutes, more than the few per
 cent being measured, so the sides do not run one after another: each runs in its own process and
@@ -18,11 +28,12 @@ round. Every side's blocks thus sample the same stretch of time, and the blocks 
 within a few seconds.
 
 Process sets. Whole runs of the same code have differed by more than their rounds' scatter
-explains (README), as if each process had a speed of its own; one set of processes is one draw of
-that. So each case runs ``--processes`` sets of fresh processes, one after another, each for
-``--blocks`` rounds. The table gives each side's median it/s over all its blocks and the
-medians over rounds of the within-round ratios ("paired") lightning_gan/floor and lightning_gan/plain,
-with lightning_gan/floor per process set. It is also written into docs/benchmarks.md.
+explains, as if each process had a speed of its own; one set of processes is one draw of that. So
+each case runs ``--processes`` sets of fresh processes, one after another, each for ``--blocks``
+rounds. The table gives each side's median it/s over all its blocks and the medians over rounds of
+within-round ratios ("paired"): lightning_gan/floor (also per process set), lightning_gan/bare
+(what the step guard costs on top of the bare loop) and lightning_gan/plain. It is also written
+into docs/benchmarks.md.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --cases mlp --processes 5
@@ -35,12 +46,13 @@ import os
 import statistics
 import sys
 import tempfile
+from pathlib import Path
 
-from overhead_sides import LOG_EVERY, LOOPS, Work, case
+from overhead_sides import LOG_EVERY, LOOPS, Work, case, digest
 from report import Table, write_section
 from turns import Turn, run_in_turns
 
-SIDES = ("plain", "floor", "lightning_gan")
+SIDES = ("plain", "bare", "floor", "lightning_gan")
 
 
 def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.Namespace) -> None:
@@ -50,10 +62,14 @@ def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.
     """
     generator, discriminator, make_loader, lr = case(name)
     LOOPS[label](Work(generator, discriminator, make_loader(), lr, iterations, turn, args))
+    Path(args.scratch, f"{label}.digest").write_text(digest(generator, discriminator))
 
 
-def measure(name: str, args: argparse.Namespace) -> list[dict[str, list[float]]]:
-    """Run the three sides block by block in each process set; return, per set, each side's it/s per block.
+def measure(name: str, args: argparse.Namespace) -> tuple[list[dict[str, list[float]]], bool]:
+    """Run the sides block by block in each process set.
+
+    Returns, per set, each side's it/s per block; and whether every side of every set ended with the
+    same networks.
 
     Each side runs ``(warmup + blocks) · block + 1`` iterations per set. Its first ``warmup`` blocks
     are left out, and the last iteration, untimed, keeps the end of a fit out of the last timed
@@ -61,9 +77,10 @@ def measure(name: str, args: argparse.Namespace) -> list[dict[str, list[float]]]
     iteration.
     """
     iterations = (args.warmup + args.blocks) * args.block + 1
-    sets = []
+    sets, digests = [], set()
     for set_ in range(args.processes):
         blocks = run_in_turns(SIDES, run_side, args.block, (name, iterations, args))
+        digests |= {Path(args.scratch, f"{label}.digest").read_text() for label in SIDES}
         rates = {
             label: [args.block / (end - start) for start, end in blocks[label][args.warmup :]]
             for label in SIDES
@@ -75,7 +92,7 @@ def measure(name: str, args: argparse.Namespace) -> list[dict[str, list[float]]]
                 file=sys.stderr,
             )
         sets.append(rates)
-    return sets
+    return sets, len(digests) == 1
 
 
 def paired(runs: dict[str, list[float]], over: str, under: str) -> float:
@@ -117,20 +134,24 @@ def main() -> None:
         f"{args.block} iterations per side"
     )
     table.print(
-        f"{'case':<6} {'plain it/s':>11} {'floor it/s':>11} {'lightning_gan it/s':>19} "
-        f"{'gan/floor':>10} {'gan/plain':>10}  gan/floor by process set"
+        f"{'case':<6} {'plain':>7} {'bare':>7} {'floor':>7} {'gan':>7} {'gan/floor':>10} "
+        f"{'gan/bare':>9} {'gan/plain':>10}  {'same networks':>13}  gan/floor by process set"
     )
     ratios = {}
-    for name, sets in runs.items():
+    for name, (sets, same) in runs.items():
         pooled = {label: [rate for rates in sets for rate in rates[label]] for label in SIDES}
         rates = {label: statistics.median(values) for label, values in pooled.items()}
         ratios[name] = paired(pooled, "lightning_gan", "floor")
         by_set = " ".join(f"{paired(rates_, 'lightning_gan', 'floor'):.3f}" for rates_ in sets)
         table.print(
-            f"{name:<6} {rates['plain']:>11.1f} {rates['floor']:>11.1f} {rates['lightning_gan']:>19.1f} "
-            f"{ratios[name]:>10.3f} {paired(pooled, 'lightning_gan', 'plain'):>10.3f}  {by_set}"
+            f"{name:<6} {rates['plain']:>7.1f} {rates['bare']:>7.1f} {rates['floor']:>7.1f} "
+            f"{rates['lightning_gan']:>7.1f} {ratios[name]:>10.3f} "
+            f"{paired(pooled, 'lightning_gan', 'bare'):>9.3f} "
+            f"{paired(pooled, 'lightning_gan', 'plain'):>10.3f}"
+            f"  {'yes' if same else 'NO':>13}  {by_set}"
         )
-    table.print("gan/floor, gan/plain: median over rounds of the ratio between blocks of the same round")
+    table.print("it/s: median over blocks; ratios: median over rounds of the ratio of blocks in one round")
+    table.print("same networks: every side of every process set ended with bit-identical G and D")
     write_section("overhead", table.lines)
     print()
     print(f"ratio {ratios[args.cases[0]]:.3f}")

@@ -1,10 +1,14 @@
-"""The three sides of ``overhead.py``: a plain PyTorch loop, the floor LightningModule and ``GAN``.
+"""The sides of ``overhead.py``: a plain PyTorch loop, two floor LightningModules and ``GAN``.
 
-Each side gets the same networks (built from the same seed), loader and learning rate, and ticks its
-turn (``turns.py``) at the start of every iteration.
+Each side gets the same networks (built from the same seed), loader and learning rate, draws the
+same latents (reseeded when training starts) and the same batches (each epoch's order set as
+Lightning sets it), and ticks its turn (``turns.py``) at the start of every iteration. So every side
+computes the same numbers; :func:`digest` of the final networks shows it.
 """
 
 import argparse
+import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,11 +28,12 @@ from lightning_gan.data import DigitsDataModule, GaussianMixtureDataModule
 from lightning_gan.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 
 LOG_EVERY = 50
+SEED = 0
 
 
 def case(name: str) -> tuple[nn.Module, nn.Module, Callable[[], DataLoader], float]:
     """Networks, a training-loader factory and the learning rate of one benchmark case."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     if name == "mlp":  # configs/gan_grid.yaml
         data = GaussianMixtureDataModule(layout="grid", batch_size=512)
         nets = (
@@ -74,6 +79,15 @@ def algorithm1_step(
     }
 
 
+def digest(*modules: nn.Module) -> str:
+    """A SHA-256 of the modules' parameters and buffers, bit for bit."""
+    sha = hashlib.sha256()
+    for module in modules:
+        for tensor in module.state_dict().values():
+            sha.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return sha.hexdigest()
+
+
 def add_to_window(sums: dict[str, Tensor], values: dict[str, Tensor]) -> None:
     """Add one iteration's values to the on-device window sums."""
     for key, value in values.items():
@@ -100,8 +114,11 @@ def plain(work: Work) -> None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=work.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=work.lr, betas=(0.5, 0.999))
     sums: dict[str, Tensor] = {}
-    iteration = 0
+    iteration = epoch = 0
+    torch.manual_seed(SEED)  # as SameLatents does for the Lightning sides
     while iteration < work.iterations:
+        work.loader.sampler.set_epoch(epoch)  # as Lightning does: each epoch its own order
+        epoch += 1
         for real, _ in work.loader:
             turn.tick()
             add_to_window(sums, algorithm1_step(generator, discriminator, real, opt_g, opt_d))
@@ -115,24 +132,27 @@ def plain(work: Work) -> None:
 
 
 class FloorModule(LightningModule):
-    """The plain loop's work as a bare LightningModule on Lightning's public path, and nothing else.
+    """The plain loop's work as a bare LightningModule on Lightning's public path.
 
     ``toggled_optimizer`` freezes the other network, ``manual_backward`` and the ``LightningOptimizer``'s
-    ``zero_grad``/``step`` do the update, window sums go to the logger every 50 iterations: what any
-    LightningModule doing this work through Lightning's public API pays at least.
+    ``zero_grad``/``step`` do the update, window sums go to the logger every 50 iterations. With
+    ``guarded`` it also does what ``GAN`` does by default around each step, written here by hand:
+    in ``on_before_optimizer_step`` it drops gradients holding NaN/inf (one float32 sum per
+    gradient, one host sync per update; a dropped update is counted) and on logging iterations
+    takes each network's gradient norm, logging both. That is the floor for ``GAN``'s work; the
+    unguarded module is the floor for the plain loop's.
     """
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float, iterations: int) -> None:
+    def __init__(
+        self, generator: nn.Module, discriminator: nn.Module, lr: float, iterations: int, guarded: bool
+    ) -> None:
         super().__init__()
         self.automatic_optimization = False
-        self.generator, self.discriminator, self.iterations, self.lr = (
-            generator,
-            discriminator,
-            iterations,
-            lr,
-        )
-        self.iteration = 0
+        self.generator, self.discriminator = generator, discriminator
+        self.lr, self.iterations, self.guarded = lr, iterations, guarded
+        self.iteration = self.skipped = 0
         self.sums: dict[str, Tensor] = {}
+        self.norms: dict[str, Tensor] = {}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:  # noqa: D102
         opt_g, opt_d = self.optimizers()
@@ -161,16 +181,44 @@ class FloorModule(LightningModule):
         self.iteration += 1
         if self.iteration % LOG_EVERY == 0:
             window = {f"train/{k}": float(v) / LOG_EVERY for k, v in self.sums.items()}
+            if self.guarded:
+                window |= {f"train/{k}": float(v) for k, v in self.norms.items()}
+                window["train/skipped_steps"] = float(self.skipped)
             self.logger.log_metrics(window, step=self.iteration)
-            self.sums = {}
+            self.sums, self.norms = {}, {}
         if self.iteration >= self.iterations:
             self.trainer.should_stop = True
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:  # noqa: D102
+        if not self.guarded:
+            return
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if (self.iteration + 1) % LOG_EVERY == 0:
+            key = "grad_norm_g" if optimizer is self.trainer.optimizers[0] else "grad_norm_d"
+            self.norms[key] = torch.nn.utils.get_total_norm(grads).detach()
+        if not math.isfinite(torch.stack([g.sum(dtype=torch.float32) for g in grads]).sum().item()):
+            optimizer.zero_grad(set_to_none=True)
+            self.skipped += 1
 
     def configure_optimizers(self) -> list[Optimizer]:  # noqa: D102
         return [
             torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=(0.5, 0.999)),
             torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=(0.5, 0.999)),
         ]
+
+
+class SameLatents(Callback):
+    """Reseeds torch when training starts, as ``plain`` does before its loop.
+
+    The sides then draw the same latents and, with the same initial weights and batches, compute
+    the same numbers: their trajectories are one. Speed depends on the trajectory as well as on
+    the code: values that become subnormal floats (Adam's second moments of tiny gradients) make
+    every operation on them slower, and trajectories with different latents differ by several
+    per cent in how many there are.
+    """
+
+    def on_train_start(self, *_: object) -> None:  # noqa: D102
+        torch.manual_seed(SEED)
 
 
 class TurnTicks(Callback):
@@ -197,15 +245,20 @@ def fit(module: LightningModule, work: Work) -> None:
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=args.progress_bar,
-        callbacks=[TurnTicks(work.turn), *bar],
+        callbacks=[SameLatents(), TurnTicks(work.turn), *bar],
     )
     trainer.fit(module, train_dataloaders=work.loader)
     logger.experiment.finish()
 
 
+def bare(work: Work) -> None:
+    """The plain loop's body inside a bare LightningModule (:class:`FloorModule`, unguarded)."""
+    fit(FloorModule(work.generator, work.discriminator, work.lr, work.iterations, guarded=False), work)
+
+
 def floor(work: Work) -> None:
-    """The plain loop's body inside a bare LightningModule (:class:`FloorModule`)."""
-    fit(FloorModule(work.generator, work.discriminator, work.lr, work.iterations), work)
+    """``GAN``'s work by hand in a bare LightningModule (:class:`FloorModule`, guarded)."""
+    fit(FloorModule(work.generator, work.discriminator, work.lr, work.iterations, guarded=True), work)
 
 
 def packaged(work: Work) -> None:
@@ -217,4 +270,9 @@ def packaged(work: Work) -> None:
     fit(gan, work)
 
 
-LOOPS: dict[str, Callable[[Work], None]] = {"plain": plain, "floor": floor, "lightning_gan": packaged}
+LOOPS: dict[str, Callable[[Work], None]] = {
+    "plain": plain,
+    "bare": bare,
+    "floor": floor,
+    "lightning_gan": packaged,
+}

@@ -247,7 +247,7 @@ class GAN(LightningModule):
             fake = self.generate(self.sample_latent(real.shape[0]), labels).detach()
             out = self.discriminator_loss(real, fake, batch)
             penalties = self.penalties.due(
-                "discriminator", self.clock.d_update, self._scorer(labels), real, fake
+                "discriminator", self.clock.d_update, partial(self._scorer, labels), real, fake
             )
             self.manual_backward(self.penalties.total(out["d_loss"], penalties, self.clock.accumulate))
         self.window.add(out | penalties)
@@ -267,7 +267,7 @@ class GAN(LightningModule):
                     fake = self.generate(self.sample_latent(real.shape[0]), labels)
                     out = self.generator_loss(fake, batch)
                     penalties = self.penalties.due(
-                        "generator", self.clock.iteration, self._scorer(labels), real, fake
+                        "generator", self.clock.iteration, partial(self._scorer, labels), real, fake
                     )
                     self.manual_backward(
                         self.penalties.total(out["g_loss"], penalties, self.clock.accumulate)

@@ -1,6 +1,6 @@
 """A GAN's regularizers, by network: which are due at an update, their weighted sum, after-step changes."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from torch import Tensor, nn
 
@@ -31,14 +31,15 @@ class Penalties:
         self.regularizers = regularizers
 
     def due(
-        self, network: Network, update: int, scorer: ScaledScorer, real: Tensor, fake: Tensor
+        self, network: Network, update: int, scorer: Callable[[], ScaledScorer], real: Tensor, fake: Tensor
     ) -> dict[str, Tensor]:
         """Unscaled penalties of ``network``'s regularizers due at its ``update``-th update (0-based).
 
         Args:
             network: The network being updated.
             update: Its update index over the whole run.
-            scorer: D as the step calls it, with the loss scale of mixed precision.
+            scorer: Builds D as the step calls it, with the loss scale of mixed precision; called
+                once, and only when some regularizer is due.
             real: ``(N, *sample_shape)`` reals of the step.
             fake: ``(N, *sample_shape)`` fakes of the step (detached in the D phase).
 
@@ -46,9 +47,12 @@ class Penalties:
             Name → scalar penalty, for the regularizers that add a loss term.
         """
         penalties = {}
+        discriminate: ScaledScorer | None = None
         for regularizer in self.regularizers:
             if regularizer.network == network and regularizer.is_due(update):
-                value = regularizer.penalty(scorer, real, fake)
+                if discriminate is None:
+                    discriminate = scorer()
+                value = regularizer.penalty(discriminate, real, fake)
                 if value is not None:
                     penalties[regularizer.name] = value
         return penalties

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from lightning_gan.training import UpdateGuard
+from lightning_gan.training.guard import all_finite
 
 
 class Scaler:
@@ -147,3 +148,34 @@ def test_state_round_trip():
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         UpdateGuard(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("values", "finite"),
+    [
+        ([1.0, -2.0], True),
+        ([float("nan"), 0.0], False),
+        ([float("inf"), 1.0], False),
+        ([float("-inf"), 1.0], False),
+        ([float("inf"), float("-inf")], False),  # cancels to NaN, not to a finite sum
+        ([3e38, 3e38], False),  # the sum leaves float32's range: read as non-finite
+    ],
+)
+def test_all_finite_reads_every_element_of_every_tensor(values, finite):
+    grads = [torch.zeros(3, 4), torch.tensor(values)]
+    assert all_finite(grads) is finite
+    assert all_finite([torch.tensor(values), torch.zeros(3)]) is finite
+
+
+def test_all_finite_sums_half_precision_in_float32():
+    # 60000 + 60000 overflows float16 (max 65504) but is a finite float32 sum.
+    grads = [torch.full((2,), 60000.0, dtype=torch.float16), torch.ones(2, dtype=torch.bfloat16)]
+    assert all_finite(grads)
+    grads[1][0] = float("nan")
+    assert not all_finite(grads)
+
+
+def test_a_logged_update_records_the_norm_and_still_skips_non_finite_gradients():
+    guard, module, stepping, net, _ = make([float("inf"), 1.0])
+    assert not guard.step(module, stepping, "discriminator", record_norm=True)
+    assert torch.isinf(guard.take_norms()["grad_norm_d"]) and guard.skipped_steps == 1

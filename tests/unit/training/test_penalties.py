@@ -22,9 +22,16 @@ def test_due_penalties_follow_the_network_and_the_lazy_interval():
     g_side.name = "g_constant"
     penalties = Penalties([lazy, g_side])
     x = torch.zeros(3, 2)
-    due = {u: penalties.due("discriminator", u, None, x, x) for u in range(9)}
+    built = []
+
+    def scorer():
+        built.append(1)
+        return "D"
+
+    due = {u: penalties.due("discriminator", u, scorer, x, x) for u in range(9)}
     assert [u for u, p in due.items() if p] == [0, 4, 8]
-    assert penalties.due("generator", 1, None, x, x) == {"g_constant": torch.tensor(5.0)}
+    assert len(built) == 3  # D is wrapped for the penalty only on the updates where one is due
+    assert penalties.due("generator", 1, scorer, x, x) == {"g_constant": torch.tensor(5.0)}
 
 
 @pytest.mark.parametrize("n", [1, 3])
