@@ -105,9 +105,7 @@ class GAN(LightningModule):
         checks.check_latent_dim(generator)
         checks.check_choice("scheduler_interval", scheduler_interval, ("iteration", "epoch"))
         self.clock = IterationClock(d_steps_per_g_step, accumulate_grad_batches, max_iterations)
-        clip: dict[Network, float | None] = dict(
-            generator=g_gradient_clip_val, discriminator=d_gradient_clip_val
-        )
+        clip = {"generator": g_gradient_clip_val, "discriminator": d_gradient_clip_val}
         self.guard = UpdateGuard(clip, gradient_clip_algorithm, max_consecutive_skips)
         self.window = LogWindow()
         self.run_state = RunState()
