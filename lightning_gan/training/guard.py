@@ -38,6 +38,9 @@ def all_finite(grads: list[Tensor]) -> bool:
     NaN or ±inf exactly when some element is NaN or ±inf (``inf - inf`` gives NaN), barring a sum
     beyond float32's range (``> 3.4e38``), which reads as non-finite. One sum per tensor: fewer
     operations than a norm (whose squares would also overflow sooner, at ``|g| > 1.8e19``).
+
+    Args:
+        grads: Gradient tensors of any shapes, dtypes and devices (at least one).
     """
     device = grads[0].device
     return math.isfinite(torch.stack([g.sum(dtype=torch.float32).to(device) for g in grads]).sum().item())
@@ -53,9 +56,9 @@ class UpdateGuard:
     - on logging iterations the global gradient norm ``‖g‖ = sqrt(Σ_p ‖∇p‖²)`` is kept in
       :attr:`norms`;
     - without a ``GradScaler`` non-finite gradients (NaN/inf anywhere, see :func:`all_finite`)
-      are dropped (``grad = None``), so the optimizer leaves weights and state alone; under a ``GradScaler``
-      the scaler skips such steps itself and lowers its scale (``s ← backoff·s``), which is how a
-      skip is seen afterwards;
+      are dropped (``grad = None``), so the optimizer leaves weights and state alone; under a
+      ``GradScaler`` the scaler skips such steps itself and lowers its scale (``s ← backoff·s``),
+      which is how a skip is seen afterwards;
     - the gradients are clipped at the network's value (``"norm"``: rescaled so ``‖g‖ ≤ c``;
       ``"value"``: each element clamped to ``[-c, c]``).
 
