@@ -3,10 +3,11 @@
 All sides use the same networks (each process builds them from the same seed), the non-saturating
 loss, Adam, the same batches and latents, ``requires_grad`` toggling, and logging as the shipped
 configs do it: losses and mean D probabilities summed on the device and sent to an offline W&B run
-every 50 iterations. So they compute the same numbers, and the script checks that every side ends
-with bit-identical networks. (Speed depends on the numbers as well as on the code: a trajectory
-whose Adam moments hold more subnormal floats runs slower, by several per cent here. Before the
-sides drew the same latents, that alone separated them.) Four sides:
+every 50 iterations. So they compute the same numbers, and the script checks whether every side
+ended with bit-identical networks (the MLP's do; CPU convolutions are not always deterministic).
+Speed depends on the numbers as well as on the code: a trajectory whose Adam moments hold more
+subnormal floats runs slower, by several per cent here; before the sides drew the same latents,
+that alone separated them. Four sides:
 
 - ``plain``: Algorithm 1 written by hand in PyTorch;
 - ``bare``: the same as a bare LightningModule on Lightning's public path (``toggled_optimizer``,

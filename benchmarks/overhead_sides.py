@@ -3,7 +3,8 @@
 Each side gets the same networks (built from the same seed), loader and learning rate, draws the
 same latents (reseeded when training starts) and the same batches (each epoch's order set as
 Lightning sets it), and ticks its turn (``turns.py``) at the start of every iteration. So every side
-computes the same numbers; :func:`digest` of the final networks shows it.
+computes the same numbers (bit for bit on the MLP; CPU convolutions are not always deterministic);
+:func:`digest` of the final networks shows whether they did.
 """
 
 import argparse
