@@ -53,6 +53,18 @@ def case(name: str) -> tuple[nn.Module, nn.Module, Callable[[], DataLoader], flo
     return *nets, data.train_dataloader, lr
 
 
+def score(discriminator: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """D's ``(N,)`` logits on reals and fakes, as ``GAN(joint_d_forward="auto")`` computes them here.
+
+    One forward of the ``2N`` batch split in halves, unless D has BatchNorm (the DCGAN case), whose
+    batch statistics would mix reals and fakes: then one forward each.
+    """
+    if any(isinstance(module, nn.BatchNorm2d) for module in discriminator.modules()):
+        return discriminator(real).reshape(-1), discriminator(fake).reshape(-1)
+    logits = discriminator(torch.cat([real, fake])).reshape(-1)
+    return logits[: real.shape[0]], logits[real.shape[0] :]
+
+
 def algorithm1_step(
     generator: nn.Module, discriminator: nn.Module, real: Tensor, opt_g: Optimizer, opt_d: Optimizer
 ) -> dict[str, Tensor]:
@@ -61,7 +73,7 @@ def algorithm1_step(
     generator.requires_grad_(False)
     discriminator.requires_grad_(True)
     fake = generator(torch.randn(n, generator.latent_dim)).detach()
-    real_logits, fake_logits = discriminator(real).reshape(-1), discriminator(fake).reshape(-1)
+    real_logits, fake_logits = score(discriminator, real, fake)
     d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
@@ -161,7 +173,7 @@ class FloorModule(LightningModule):
         n = real.shape[0]
         with self.toggled_optimizer(opt_d):
             fake = generator(torch.randn(n, generator.latent_dim)).detach()
-            real_logits, fake_logits = discriminator(real).reshape(-1), discriminator(fake).reshape(-1)
+            real_logits, fake_logits = score(discriminator, real, fake)
             d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
             opt_d.zero_grad()
             self.manual_backward(d_loss)

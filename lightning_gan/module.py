@@ -20,9 +20,10 @@ from lightning_gan.ema import GeneratorEMA
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Regularizer, ScaledScorer
 from lightning_gan.training import IterationClock, LogWindow, Network, RunState, UpdateGuard, checks
+from lightning_gan.training.checkpoint_state import load_gan_state, save_gan_state
 from lightning_gan.training.evaluation import Evaluation
 from lightning_gan.training.guard import loss_scale
-from lightning_gan.training.legacy import upgrade_checkpoint
+from lightning_gan.training.joint_forward import JointForward, joint_batch, use_joint_forward
 from lightning_gan.training.log_window import send_to_loggers
 from lightning_gan.training.penalties import Penalties
 from lightning_gan.training.run_state import world_size
@@ -68,6 +69,8 @@ class GAN(LightningModule):
         gradient_clip_algorithm: ``"norm"`` (rescale to global L2 norm ≤ value) or ``"value"`` (clamp).
         scheduler_interval: Step the schedules once per ``"iteration"`` or once per ``"epoch"``.
         max_consecutive_skips: Stop after this many non-finite updates of one network in a row.
+        joint_d_forward: Score reals and fakes in one D forward of ``2N`` samples: ``"auto"`` where
+            that is the same computation (``lightning_gan.training.joint_forward``), or always/never.
 
     Raises:
         ValueError: For a G without integer ``latent_dim``, a count < 1, a clip value <= 0, an
@@ -100,6 +103,7 @@ class GAN(LightningModule):
         gradient_clip_algorithm: Literal["norm", "value"] = "norm",
         scheduler_interval: Literal["iteration", "epoch"] = "iteration",
         max_consecutive_skips: int = 25,
+        joint_d_forward: JointForward = "auto",
     ) -> None:
         super().__init__()
         checks.check_latent_dim(generator)
@@ -122,6 +126,8 @@ class GAN(LightningModule):
         # G_ema: a frozen copy of G that follows it (in state_dict, so checkpoints carry it).
         self.generator_ema = copy.deepcopy(generator).requires_grad_(False) if ema is not None else None
         self.augment = augment
+        self.joint_d_forward = joint_d_forward
+        self.joint_now = use_joint_forward(joint_d_forward, discriminator, augment)
         self.g_optimizer = g_optimizer or default_optimizer
         self.d_optimizer = d_optimizer or default_optimizer
         self.g_scheduler, self.d_scheduler = g_scheduler, d_scheduler
@@ -164,6 +170,13 @@ class GAN(LightningModule):
         net = self._network("discriminator")
         return (net(x) if labels is None else net(x, labels)).reshape(-1)
 
+    def discriminate_pair(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
+        """D's ``(M,)`` logits on reals and on fakes: one forward of both where :attr:`joint_now` allows."""
+        if not self.joint_now:
+            return self.discriminate(real, labels), self.discriminate(fake, labels)
+        logits = self.discriminate(*joint_batch(real, fake, labels))
+        return logits[: logits.shape[0] // 2], logits[logits.shape[0] // 2 :]
+
     def _network(self, network: Network) -> nn.Module:
         """G or D, through its DDP wrapper while it is the network being trained."""
         module = self.generator if network == "generator" else self.discriminator
@@ -192,8 +205,7 @@ class GAN(LightningModule):
 
         Returns ``d_loss`` (backpropagated) and ``d_real``, ``d_fake``: mean ``sigmoid(logit)``.
         """
-        labels = self.labels_from_batch(batch)
-        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, labels)
+        real_logits, fake_logits = self.discriminate_pair(real, fake, self.labels_from_batch(batch))
         return {
             "d_loss": self.loss.discriminator_loss(real_logits, fake_logits),
             "d_real": torch.sigmoid(real_logits.detach()).mean(),
@@ -203,10 +215,10 @@ class GAN(LightningModule):
     def generator_loss(self, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
         """The G objective of one G step on ``(N, *sample_shape)`` fakes; ``g_loss`` is backpropagated."""
         labels = self.labels_from_batch(batch)
-        real_logits = None
         if self.loss.generator_needs_real:  # relativistic losses compare with D's view of the reals
-            real_logits = self.discriminate(self.real_from_batch(batch), labels)
-        return {"g_loss": self.loss.generator_loss(self.discriminate(fake, labels), real_logits)}
+            real_logits, fake_logits = self.discriminate_pair(self.real_from_batch(batch), fake, labels)
+            return {"g_loss": self.loss.generator_loss(fake_logits, real_logits)}
+        return {"g_loss": self.loss.generator_loss(self.discriminate(fake, labels))}
 
     # ------------------------------------------------------------------ Algorithm 1
     # for number of training iterations do                            training_step, one batch a call
@@ -327,6 +339,7 @@ class GAN(LightningModule):
     def setup(self, stage: str) -> None:
         """Check the strategy, collect the datamodule's sample metrics, dry-run z → G → D for fit."""
         checks.check_strategy(self.trainer)
+        self.joint_now = use_joint_forward(self.joint_d_forward, self.discriminator, self.augment)
         self.evaluation.add_measures(getattr(self.trainer.datamodule, "val_metrics", None))
         if stage == "fit":
             checks.check_shapes(self, getattr(self.trainer.datamodule, "sample_shape", None))
@@ -429,19 +442,8 @@ class GAN(LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store each collaborator's state and every rank's random streams (runs on every rank)."""
-        checkpoint["gan_state"] = {name: part.state_dict() for name, part in self._stateful().items()}
-        mid_update = not self.clock.first_micro_batch
-        checkpoint["rank_states"] = self.run_state.rank_states(self.discriminator, mid_update)
+        save_gan_state(self, checkpoint)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Raise a ``ValueError`` if the weights do not fit this model, else restore each collaborator."""
-        checks.check_architecture(self, checkpoint.get("state_dict", {}))
-        upgrade_checkpoint(checkpoint)
-        state = checkpoint["gan_state"]
-        for name, part in self._stateful().items():
-            part.load_state_dict(state[name])
-        self.run_state.saved = checkpoint.get("rank_states")
-
-    def _stateful(self) -> dict[str, Any]:
-        """The collaborators whose ``state_dict()`` a checkpoint holds, by key."""
-        return {"clock": self.clock, "guard": self.guard, "window": self.window, "run": self.run_state}
+        load_gan_state(self, checkpoint)
