@@ -148,4 +148,8 @@ class DigitsDataModule(LightningDataModule):
         distance = FeatureDistance(
             features, self.train_set.tensors[0], n_generated=self.n_val, kid_subset_size=self.kid_subset_size
         )
-        return {"distance": distance, "classes": ClassCoverage(load_digits_classifier(), self.num_classes)}
+        if isinstance(features, DigitsFeatures):  # the classifier's body: one extraction for FD, KID, IS
+            classes = ClassCoverage(features.network.head, self.num_classes, features=features)
+        else:
+            classes = ClassCoverage(load_digits_classifier(), self.num_classes)
+        return {"distance": distance, "classes": classes}

@@ -64,18 +64,27 @@ class ClassCoverage(Metric):
     The Inception Score here is the classifier's (:func:`inception_score`): with the digits
     classifier, a digits IS in ``[1, 10]``.
 
+    With ``features``, the classifier is split in two: ``features`` maps samples to ``(N, F)``
+    features and ``classifier`` maps those to logits (its head). A
+    :class:`~lightning_gan.metrics.FeatureDistance` on the same ``features`` object then shares one
+    extraction per batch with this metric (:class:`~lightning_gan.training.evaluation.Evaluation`).
+
     Args:
-        classifier: Maps ``(N, ...)`` samples in ``[-1, 1]`` to ``(N, C)`` logits (held outside the
-            module tree: it never enters checkpoints), e.g.
-            :func:`~lightning_gan.metrics.digits_classifier.load_digits_classifier`.
+        classifier: Maps ``(N, ...)`` samples in ``[-1, 1]`` (or, with ``features``, their
+            ``(N, F)`` features) to ``(N, C)`` logits (held outside the module tree: it never enters
+            checkpoints), e.g. :func:`~lightning_gan.metrics.digits_classifier.load_digits_classifier`.
         num_classes: ``C``.
+        features: The classifier's body as a feature extractor (``None``: ``classifier`` takes samples).
     """
 
     full_state_update = False
     higher_is_better = None
 
-    def __init__(self, classifier: nn.Module, num_classes: int, **kwargs: object) -> None:
+    def __init__(
+        self, classifier: nn.Module, num_classes: int, features: nn.Module | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)
+        self.features = features
         # Kept in a tuple, so nn.Module does not register it: no state_dict entries, no device moves.
         self.held = (classifier.eval().requires_grad_(False),)
         self.num_classes = num_classes
@@ -90,12 +99,22 @@ class ClassCoverage(Metric):
         return self.held[0]
 
     @torch.no_grad()
-    def update(self, samples: Tensor) -> None:
-        """Classify a batch of ``(N, ...)`` generated samples."""
+    def update(self, samples: Tensor, features: Tensor | None = None) -> None:
+        """Classify a batch of ``(N, ...)`` generated samples.
+
+        Args:
+            samples: The samples.
+            features: Their ``(N, F)`` features from :attr:`features`, if another metric already
+                extracted them.
+        """
         first = next(self.classifier.parameters(), None)
         if first is not None and first.device != samples.device:
             self.classifier.to(samples.device)
-        probabilities = self.classifier(samples).double().softmax(dim=1)
+        inputs = samples
+        if self.features is not None:  # float64 features, back to the head's dtype (exact from float32)
+            inputs = self.features(samples) if features is None else features
+            inputs = inputs if first is None else inputs.to(first.dtype)
+        probabilities = self.classifier(inputs).double().softmax(dim=1)
         if probabilities.shape[1] != self.num_classes:
             raise ValueError(
                 f"classifier gives {probabilities.shape[1]} classes, expected {self.num_classes}"

@@ -12,13 +12,30 @@ from lightning_gan.rng import seeded_fork
 KID_SEED = 1234
 
 
+class GivenFeatures(nn.Module):
+    """The extractor torchmetrics' FID and KID get here: features extracted beforehand pass through.
+
+    Args:
+        num_features: ``F``, the width of the ``(N, F)`` features it passes on.
+    """
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: Tensor) -> Tensor:
+        """``(N, F)`` features, unchanged."""
+        return features
+
+
 class FeatureDistance(Metric):
     """FD (FID's formula) and KID in the space of a feature extractor, against fixed reference samples.
 
     ``FD = ‖μ_r − μ_g‖² + tr(Σ_r + Σ_g − 2(Σ_r Σ_g)^½)`` over the features' means and covariances;
     ``KID`` = the unbiased MMD² with the cubic kernel ``k(a, b) = (aᵀb / F + 1)³``, averaged over
     ``kid_subsets`` random subsets of ``kid_subset_size`` samples from each side (Bińkowski et al.
-    2018). Both are torchmetrics' implementations, in float64.
+    2018). Both are torchmetrics' implementations, in float64. Each batch goes through ``features``
+    once, and FD and KID are fed the same features.
 
     The reference statistics are computed once, on the first update, and kept across resets; under
     DDP each rank feeds its own shard ``reference[rank::world_size]``, and the sums are reduced over
@@ -60,9 +77,11 @@ class FeatureDistance(Metric):
                 f"[2, {min(reference.shape[0], n_generated)}], got {kid_subset_size} "
                 f"({reference.shape[0]} reference, {n_generated} generated per evaluation)"
             )
-        self.fid = FrechetInceptionDistance(feature=features, reset_real_features=False)
+        self.features = features
+        given = GivenFeatures(features.num_features)
+        self.fid = FrechetInceptionDistance(feature=given, reset_real_features=False)
         self.kid = KernelInceptionDistance(
-            feature=features, subsets=kid_subsets, subset_size=kid_subset_size, reset_real_features=False
+            feature=given, subsets=kid_subsets, subset_size=kid_subset_size, reset_real_features=False
         )
         self.register_buffer("reference", reference, persistent=False)
         self.batch_size = batch_size
@@ -73,17 +92,24 @@ class FeatureDistance(Metric):
         rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
         shard = self.reference[rank::world]
         for start in range(0, shard.shape[0], self.batch_size):
-            batch = shard[start : start + self.batch_size]
-            self.fid.update(batch, real=True)
-            self.kid.update(batch, real=True)
+            features = self.features(shard[start : start + self.batch_size])
+            self.fid.update(features, real=True)
+            self.kid.update(features, real=True)
         self.reference_done = True
 
-    def update(self, generated: Tensor) -> None:
-        """Add ``(N, ...)`` generated samples in ``[-1, 1]``."""
+    def update(self, generated: Tensor, features: Tensor | None = None) -> None:
+        """Add ``(N, ...)`` generated samples in ``[-1, 1]``.
+
+        Args:
+            generated: The samples.
+            features: Their ``(N, F)`` features from :attr:`features`, if another metric already
+                extracted them (:class:`~lightning_gan.training.evaluation.Evaluation` does this).
+        """
         if not self.reference_done:
             self._add_reference()
-        self.fid.update(generated, real=False)
-        self.kid.update(generated, real=False)
+        features = self.features(generated) if features is None else features
+        self.fid.update(features, real=False)
+        self.kid.update(features, real=False)
 
     def compute(self) -> dict[str, Tensor]:
         """``fd``, ``kid`` and ``kid_std`` (over subsets), float64.

@@ -6,13 +6,17 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, Metric
 
+from lightning_gan.metrics.features import FrozenFeatures
+
 
 class Evaluation(nn.Module):
     """Validation (or test) accumulators, synced across ranks by torchmetrics.
 
     ``d_real`` and ``d_fake`` are the mean of ``sigmoid(D(x))`` over held-out reals and over as many
     generated samples; ``measures`` are the datamodule's sample metrics (e.g. mode coverage, FID),
-    fed G's samples. Their states are not part of the model's ``state_dict``.
+    fed G's samples. Metrics built on one :class:`~lightning_gan.metrics.FrozenFeatures` object (their
+    ``features``) share its extraction: each batch goes through it once. Their states are not part
+    of the model's ``state_dict``.
     """
 
     def __init__(self) -> None:
@@ -29,8 +33,15 @@ class Evaluation(nn.Module):
         """Add one batch: D's ``(N,)`` logits on reals and fakes, and the ``(N, *sample_shape)`` fakes."""
         self.d_real.update(torch.sigmoid(real_logits))
         self.d_fake.update(torch.sigmoid(fake_logits))
+        extracted: dict[int, Tensor] = {}  # one extraction per feature extractor, shared by its metrics
         for metric in self.measures.values():
-            metric.update(fake)
+            extractor = getattr(metric, "features", None)
+            if not isinstance(extractor, FrozenFeatures):
+                metric.update(fake)
+                continue
+            if id(extractor) not in extracted:
+                extracted[id(extractor)] = extractor(fake)
+            metric.update(fake, features=extracted[id(extractor)])
 
     def compute(self, prefix: str) -> dict[str, Tensor]:
         """Every value as ``<prefix>/<name>``; the accumulators are reset."""

@@ -54,8 +54,8 @@ def test_reference_statistics_are_computed_once_and_kept_across_resets():
         metric.update(torch.randn(50, 2))
         metric.compute()
         metric.reset()
-    # FD and KID each see the 300 reference rows once and 2 × 50 generated rows.
-    assert features.network.rows == 2 * (300 + 2 * 50)
+    # One extraction feeds FD and KID: the 300 reference rows once, then 2 × 50 generated rows.
+    assert features.network.rows == 300 + 2 * 50
     assert metric.state_dict() == {}  # no weights and no statistics in checkpoints
 
 
@@ -76,3 +76,27 @@ def test_kid_subsets_are_reproducible_and_leave_the_random_stream_alone():
         values.append(metric.compute()["kid"])
         assert torch.equal(torch.rand(3), expected_stream)  # compute drew nothing from the global stream
     assert torch.equal(values[0], values[1])
+
+
+def test_fd_and_kid_equal_torchmetrics_fed_by_the_extractor_itself():
+    """Sharing one extraction changes no value: torchmetrics' FID and KID calling the extractor agree."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    from lightning_gan.rng import seeded_fork
+
+    torch.manual_seed(0)
+    reference, generated = torch.randn(200, 3), torch.randn(100, 3) + 0.3
+    metric = FeatureDistance(identity_features(3), reference, n_generated=100, kid_subset_size=50)
+    metric.update(generated[:60])
+    metric.update(generated[60:])
+    shared = metric.compute()
+    fid = FrechetInceptionDistance(feature=identity_features(3))
+    kid = KernelInceptionDistance(feature=identity_features(3), subsets=50, subset_size=50)
+    for m in (fid, kid):
+        m.update(reference, real=True)
+        m.update(generated, real=False)
+    with seeded_fork(1234, torch.device("cpu")):
+        kid_mean, kid_std = kid.compute()
+    torch.testing.assert_close(shared["fd"], fid.compute())
+    torch.testing.assert_close((shared["kid"], shared["kid_std"]), (kid_mean, kid_std))

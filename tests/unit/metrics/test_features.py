@@ -64,7 +64,7 @@ def test_inception_features_feed_the_distances_and_stay_out_of_checkpoints(fake_
     reference = torch.rand(8, 1, 64, 64) * 2 - 1
     distance = FeatureDistance(InceptionFeatures(), reference, n_generated=8, kid_subset_size=4)
     distance.update(torch.rand(8, 1, 64, 64) * 2 - 1)
-    # FID and KID each see the reference once and the generated batch, as bytes in 3 channels.
-    assert [tuple(x.shape) for x in fake_inception[0].inputs] == [(8, 3, 64, 64)] * 4
+    # One pass feeds FID and KID: the reference once, the generated batch once, as bytes in 3 channels.
+    assert [tuple(x.shape) for x in fake_inception[0].inputs] == [(8, 3, 64, 64)] * 2
     assert all(x.dtype == torch.uint8 for x in fake_inception[0].inputs)
     assert not any("scale" in key for key in distance.state_dict())

@@ -1,6 +1,8 @@
 import torch
+from torch import nn
 from torchmetrics import MeanMetric
 
+from lightning_gan.metrics import ClassCoverage, FeatureDistance, FrozenFeatures
 from lightning_gan.training.evaluation import Evaluation
 
 
@@ -34,3 +36,45 @@ def test_no_state_in_the_model_checkpoint():
     evaluation = Evaluation()
     evaluation.add_measures(lambda: {"count": Count()})
     assert evaluation.state_dict() == {}
+
+
+class CountingBody(nn.Module):
+    """A classifier body: ``(N, 2)`` → ``(N, 4)`` features, counting the rows it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear, self.rows = nn.Linear(2, 4), 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.rows += x.shape[0]
+        return torch.relu(self.linear(x))
+
+
+def test_metrics_on_one_extractor_share_one_extraction_per_batch():
+    """FD, KID and the class scores from one pass of the extractor, with the values of separate passes."""
+    torch.manual_seed(0)
+    body, head = CountingBody(), nn.Linear(4, 3)
+    features = FrozenFeatures(body, 4)
+    evaluation = Evaluation()
+    reference = torch.randn(64, 2)
+    evaluation.add_measures(
+        lambda: {
+            "distance": FeatureDistance(features, reference, n_generated=40, kid_subset_size=20),
+            "classes": ClassCoverage(head, 3, features=features),
+        }
+    )
+    fakes = [torch.randn(20, 2), torch.randn(20, 2)]
+    for fake in fakes:
+        evaluation.update(torch.zeros(20), torch.zeros(20), fake)
+    shared = evaluation.compute("val")
+    assert body.rows == 64 + 40  # the reference once, each generated batch once
+
+    separate_distance = FeatureDistance(FrozenFeatures(body, 4), reference, 40, kid_subset_size=20)
+    separate_classes = ClassCoverage(nn.Sequential(body, head), 3)  # the whole classifier on samples
+    for fake in fakes:
+        separate_distance.update(fake)
+        separate_classes.update(fake)
+    separate = separate_distance.compute() | separate_classes.compute()
+    assert set(separate) == {key.removeprefix("val/") for key in shared} - {"d_real", "d_fake"}
+    for key, value in separate.items():
+        torch.testing.assert_close(shared[f"val/{key}"], value, rtol=1e-12, atol=1e-12)
