@@ -11,17 +11,18 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_gan.data.image_cache import CachedImages, cached_images
 from lightning_gan.data.resumable import training_loader
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
-def load_image(path: Path, image_size: int, channels: int) -> Tensor:
-    """Read one image as a square tensor in ``[-1, 1]``.
+def decode_image(path: Path, image_size: int, channels: int) -> np.ndarray:
+    """Read one image as a square crop of bytes.
 
     Images with transparency (RGBA, LA, palette with a transparent colour) are composited on white;
     every mode is then converted to ``L`` (1 channel) or ``RGB`` (3 channels). The shorter side is
-    resized to ``image_size`` (bicubic, antialiased) and the centre is cropped. ``x = byte / 127.5 - 1``.
+    resized to ``image_size`` (bicubic, antialiased) and the centre is cropped.
 
     Args:
         path: Image file.
@@ -29,7 +30,7 @@ def load_image(path: Path, image_size: int, channels: int) -> Tensor:
         channels: 1 or 3.
 
     Returns:
-        ``(channels, image_size, image_size)`` float tensor.
+        ``(channels, image_size, image_size)`` uint8 array.
 
     Raises:
         OSError: If PIL cannot decode the file (the message names it).
@@ -48,15 +49,20 @@ def load_image(path: Path, image_size: int, channels: int) -> Tensor:
             w, h = img.size
             left, top = (w - image_size) // 2, (h - image_size) // 2
             img = img.crop((left, top, left + image_size, top + image_size))
-            array = np.asarray(img, dtype=np.float32)
+            array = np.asarray(img, dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise OSError(f"cannot decode image {path}: {err}") from err
-    x = torch.from_numpy(array.copy()) / 127.5 - 1.0
-    return x[None] if channels == 1 else x.permute(2, 0, 1)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def load_image(path: Path, image_size: int, channels: int) -> Tensor:
+    """:func:`decode_image` as a ``(channels, image_size, image_size)`` float tensor: ``byte / 127.5 - 1``."""
+    array = np.array(decode_image(path, image_size, channels))  # a writable, contiguous copy
+    return torch.from_numpy(array).float() / 127.5 - 1.0
 
 
 class ImageFolderDataset(Dataset):
-    """Images decoded on access; items are ``(x, 0)`` so batches look like the labelled datasets'."""
+    """Images decoded on every access (``cache=False``); items are ``(x, 0)`` like the labelled datasets'."""
 
     def __init__(self, paths: list[Path], image_size: int, channels: int) -> None:
         self.paths, self.image_size, self.channels = paths, image_size, channels
@@ -97,6 +103,12 @@ class ImageFolderDataModule(LightningDataModule):
     files PIL does not recognise are skipped with one warning that counts them and names the first
     few; a file that passes that check but fails to decode later raises ``OSError`` naming it.
 
+    With ``cache`` (the default) every image is decoded and cropped once, into a uint8 file that
+    is memory-mapped (``lightning_gan.data.image_cache``): ``prepare_data`` builds it (once per
+    machine under DDP), later epochs and runs read it, and any change to the files or to
+    ``image_size``/``channels`` builds a new one. It takes ``N·C·S²`` bytes (3,000 RGB 64×64 images:
+    37 MB) in ``root/.lightning_gan_cache`` or ``cache_dir``.
+
     Args:
         root: Directory of images (subfolders are searched too; their names are not labels).
         image_size: Side of the square crops.
@@ -105,7 +117,9 @@ class ImageFolderDataModule(LightningDataModule):
         batch_size: Training batch size (incomplete last batches are dropped).
         val_batch_size: Validation batch size.
         seed: Seed of the split.
-        num_workers: DataLoader workers (decoding happens there).
+        num_workers: DataLoader workers (decoding happens there without the cache).
+        cache: Decode once into a memory-mapped uint8 cache (``False``: decode on every access).
+        cache_dir: Folder of the cache files (``None``: ``root/.lightning_gan_cache``).
 
     Raises:
         ValueError: For ``channels`` other than 1 or 3, a fraction outside ``[0, 1)``, or sizes < 1.
@@ -121,6 +135,8 @@ class ImageFolderDataModule(LightningDataModule):
         val_batch_size: int = 64,
         seed: int = 0,
         num_workers: int = 2,
+        cache: bool = True,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -136,12 +152,26 @@ class ImageFolderDataModule(LightningDataModule):
         self.image_size, self.channels, self.val_fraction = image_size, channels, val_fraction
         self.batch_size, self.val_batch_size = batch_size, val_batch_size
         self.seed, self.num_workers = seed, num_workers
+        self.cache, self.cache_dir = cache, None if cache_dir is None else Path(cache_dir)
         self.sample_shape = (channels, image_size, image_size)
+        self.paths: list[Path] | None = None
 
-    def setup(self, stage: str) -> None:
-        """Scan the folder, report bad files and split (idempotent)."""
-        if hasattr(self, "train_set"):
-            return
+    def prepare_data(self) -> None:
+        """Build the image cache (Lightning calls this on one process per machine, before ``setup``)."""
+        if self.cache:
+            self._images(self._scan())
+
+    def _images(self, paths: list[Path]) -> np.ndarray:
+        """The cached ``(N, C, S, S)`` uint8 crops of ``paths`` (built if missing)."""
+        return cached_images(self.root, paths, self.image_size, self.channels, decode_image, self.cache_dir)
+
+    def _scan(self) -> list[Path]:
+        """The readable images under ``root``; raise for a missing folder or none readable, warn on skips.
+
+        Scanned once per process (``prepare_data`` and ``setup`` share it).
+        """
+        if self.paths is not None:
+            return self.paths
         if not self.root.is_dir():
             raise FileNotFoundError(f"ImageFolderDataModule root {str(self.root)!r} is not a directory")
         paths, unreadable = scan_images(self.root)
@@ -157,6 +187,14 @@ class ImageFolderDataModule(LightningDataModule):
             warnings.warn(
                 f"skipping {len(unreadable)} unreadable image files under {self.root}: {names}", stacklevel=2
             )
+        self.paths = paths
+        return paths
+
+    def setup(self, stage: str) -> None:
+        """Scan the folder, report bad files, split, and open the cache (idempotent)."""
+        if hasattr(self, "train_set"):
+            return
+        paths = self._scan()
         order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(self.seed)).tolist()
         n_val = round(len(paths) * self.val_fraction)
         train = [paths[i] for i in order[n_val:]]
@@ -165,6 +203,11 @@ class ImageFolderDataModule(LightningDataModule):
                 f"batch_size={self.batch_size} exceeds the {len(train)} training images under {self.root} "
                 "(incomplete batches are dropped, so no batch would be drawn); lower batch_size"
             )
+        if self.cache:
+            images = self._images(paths)
+            self.train_set: Dataset = CachedImages(images, order[n_val:])
+            self.val_set: Dataset = CachedImages(images, order[:n_val])
+            return
         self.train_set = ImageFolderDataset(train, self.image_size, self.channels)
         self.val_set = ImageFolderDataset([paths[i] for i in order[:n_val]], self.image_size, self.channels)
 
