@@ -21,9 +21,10 @@ from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Regularizer, ScaledScorer
 from lightning_gan.training import IterationClock, LogWindow, Network, RunState, UpdateGuard, checks
 from lightning_gan.training.checkpoint_state import load_gan_state, save_gan_state
-from lightning_gan.training.evaluation import Evaluation
+from lightning_gan.training.compiled import CompiledNetworks, CompileOption
+from lightning_gan.training.evaluation import Evaluation, eval_mode
 from lightning_gan.training.guard import loss_scale
-from lightning_gan.training.joint_forward import JointForward, joint_batch, use_joint_forward
+from lightning_gan.training.joint_forward import JointForward, score_pair, use_joint_forward
 from lightning_gan.training.log_window import send_to_loggers
 from lightning_gan.training.penalties import Penalties
 from lightning_gan.training.run_state import world_size
@@ -71,6 +72,8 @@ class GAN(LightningModule):
         max_consecutive_skips: Stop after this many non-finite updates of one network in a row.
         joint_d_forward: Score reals and fakes in one D forward of ``2N`` samples: ``"auto"`` where
             that is the same computation (``lightning_gan.training.joint_forward``), or always/never.
+        compile: Run G's and D's training forwards through ``torch.compile``: ``True``, or a dict
+            of its arguments (``lightning_gan.training.compiled``; checkpoint keys do not change).
 
     Raises:
         ValueError: For a G without integer ``latent_dim``, a count < 1, a clip value <= 0, an
@@ -104,6 +107,7 @@ class GAN(LightningModule):
         scheduler_interval: Literal["iteration", "epoch"] = "iteration",
         max_consecutive_skips: int = 25,
         joint_d_forward: JointForward = "auto",
+        compile: CompileOption = False,
     ) -> None:
         super().__init__()
         checks.check_latent_dim(generator)
@@ -128,6 +132,7 @@ class GAN(LightningModule):
         self.augment = augment
         self.joint_d_forward = joint_d_forward
         self.joint_now = use_joint_forward(joint_d_forward, discriminator, augment)
+        self.compiled = CompiledNetworks(compile)
         self.g_optimizer = g_optimizer or default_optimizer
         self.d_optimizer = d_optimizer or default_optimizer
         self.g_scheduler, self.d_scheduler = g_scheduler, d_scheduler
@@ -172,15 +177,14 @@ class GAN(LightningModule):
 
     def discriminate_pair(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
         """D's ``(M,)`` logits on reals and on fakes: one forward of both where :attr:`joint_now` allows."""
-        if not self.joint_now:
-            return self.discriminate(real, labels), self.discriminate(fake, labels)
-        logits = self.discriminate(*joint_batch(real, fake, labels))
-        return logits[: logits.shape[0] // 2], logits[logits.shape[0] // 2 :]
+        return score_pair(self.discriminate, real, fake, labels, self.joint_now)
 
     def _network(self, network: Network) -> nn.Module:
-        """G or D, through its DDP wrapper while it is the network being trained."""
+        """G or D; in a training phase compiled (``compile``), and through its DDP wrapper if trained."""
         module = self.generator if network == "generator" else self.discriminator
-        return self.ddp_wrappers.get(network, module) if network == self._training_network else module
+        if network == self._training_network:
+            module = self.ddp_wrappers.get(network, module)
+        return module if self._training_network is None else self.compiled(module)
 
     # ------------------------------------------------------------------ extension hooks
 
@@ -314,7 +318,8 @@ class GAN(LightningModule):
 
     def _scorer(self, labels: Tensor | None) -> ScaledScorer:
         """D as a penalty calls it: through :meth:`discriminate`, with the loss scale of mixed precision."""
-        return ScaledScorer(partial(self.discriminate, labels=labels), loss_scale(self.trainer))
+        discriminate = self.compiled.eager_call(partial(self.discriminate, labels=labels))  # double backward
+        return ScaledScorer(discriminate, loss_scale(self.trainer))
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         """Gradient norm, non-finite drop and clipping (:meth:`.UpdateGuard.before_step`).
@@ -373,6 +378,7 @@ class GAN(LightningModule):
 
     def on_train_end(self) -> None:
         """Average BatchNorm statistics over ranks, so every rank ends with the same networks."""
+        self.compiled.forget()
         if world_size() > 1:
             average_buffers(self)
 
@@ -424,13 +430,8 @@ class GAN(LightningModule):
         """
         z = self.sample_latent(n) if z is None else z
         labels = self.sample_labels(n) if labels is None else labels
-        net = self.generator_ema if self.generator_ema is not None else self.generator
-        was_training = net.training
-        net.eval()
-        try:
+        with eval_mode(self.generator_ema if self.generator_ema is not None else self.generator):
             return self.generate(z, labels, average=True)
-        finally:
-            net.train(was_training)
 
     # ------------------------------------------------------------------ optimizers and checkpoints
 

@@ -1,12 +1,24 @@
 """What a validation measures: D's mean probability on reals and fakes, and the data's sample metrics."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, Metric
 
 from lightning_gan.metrics.features import FrozenFeatures
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """``module`` in eval mode inside the context; its mode before is restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
 
 
 class Evaluation(nn.Module):

@@ -9,6 +9,7 @@ mixes samples), so ``"auto"`` trusts only the layers of ``torch.nn`` and the net
 ``lightning_gan.nets``; ``True`` asserts it for any D.
 """
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -83,3 +84,20 @@ def joint_batch(real: Tensor, fake: Tensor, labels: Tensor | None) -> tuple[Tens
             f"reals {tuple(real.shape)}, fakes {tuple(fake.shape)}; set joint_d_forward=False"
         )
     return torch.cat([real, fake]), None if labels is None else torch.cat([labels, labels])
+
+
+def score_pair(
+    discriminate: Callable[[Tensor, Tensor | None], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    labels: Tensor | None,
+    joint: bool,
+) -> tuple[Tensor, Tensor]:
+    """D's ``(M,)`` logits on reals and on fakes, from one forward of both (``joint``) or one each.
+
+    The joint forward scores :func:`joint_batch` and splits the logits in halves.
+    """
+    if not joint:
+        return discriminate(real, labels), discriminate(fake, labels)
+    logits = discriminate(*joint_batch(real, fake, labels))
+    return logits[: logits.shape[0] // 2], logits[logits.shape[0] // 2 :]

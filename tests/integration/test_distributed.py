@@ -139,6 +139,17 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path, ac
 
 
 @pytest.mark.slow
+def test_compiled_networks_under_per_network_ddp_match_eager(tmp_path):
+    """``GAN(compile=...)`` compiles each DDP wrapper; syncs stay once per update, R1 runs eager."""
+    common = ["--sequential", "--global-noise", "--accumulate", "2", "--r1-every", "2", "--ema"]
+    compiled = train(tmp_path / "compiled", *common, "--compile")
+    eager = train(tmp_path / "eager", *common)
+    assert_equal_states(compiled[0]["state"], compiled[1]["state"])
+    assert compiled[0]["syncs"] == eager[0]["syncs"] == {"generator": 12, "discriminator": 12}
+    assert max_difference(compiled[0]["state"], eager[0]["state"]) <= 1e-5
+
+
+@pytest.mark.slow
 def test_per_network_wrappers_match_find_unused_parameters_bitwise(tmp_path):
     common = ["--sequential", "--global-noise", "--r1-every", "3"]
     per_network = train(tmp_path / "gan_ddp", *common, "--strategy", "gan_ddp")

@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--val-every", type=int, default=0, help="validate every n batches (0: never)")
     parser.add_argument("--save-at", type=int, default=0, help="checkpoint at this iteration's last batch")
     parser.add_argument("--resume", type=Path, default=None, help="resume the fit from this checkpoint")
+    parser.add_argument("--compile", action="store_true", help="GAN(compile=...) with the aot_eager backend")
     args = parser.parse_args()
 
     seed_everything(0)
@@ -133,6 +134,7 @@ def main() -> None:
         max_iterations=args.iterations,
         accumulate_grad_batches=args.accumulate,
         global_noise=args.global_noise,
+        compile={"backend": "aot_eager"} if args.compile else False,
     )
     trainer = Trainer(
         accelerator="cpu",
