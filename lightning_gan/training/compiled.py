@@ -38,7 +38,7 @@ class CompiledNetworks:
             )
         #: Keyword arguments of ``torch.compile``, or ``None`` when compile is off.
         self.options: dict[str, Any] | None = None
-        if options:
+        if isinstance(options, dict) or options:  # {} too: torch.compile's defaults
             self.options = dict(options) if isinstance(options, dict) else {}
         self.compiled: dict[int, nn.Module] = {}
         self.eager_depth = 0

@@ -65,6 +65,8 @@ def test_options_are_checked():
     with pytest.raises(ValueError, match="compile must be True, False or a dict of torch.compile arguments"):
         CompiledNetworks("yes")  # type: ignore[arg-type]
     assert CompiledNetworks(False)(net := torch.nn.Linear(1, 1)) is net
+    assert CompiledNetworks({}).options == {} and CompiledNetworks(True).options == {}  # defaults
+    assert CompiledNetworks({"mode": "max-autotune"}).options == {"mode": "max-autotune"}
 
 
 def test_compiled_fit_equals_eager_with_the_same_checkpoint_keys():
