@@ -1,6 +1,7 @@
 """The uint8 image cache: decoded once, equal to decoding on access, rebuilt when the folder changes."""
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,14 @@ def noise_images(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 
 class CountingDecode:
-    """:func:`decode_image`, counting its calls."""
+    """:func:`decode_image`, counting its calls (the cache decodes in threads)."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.calls, self.lock = 0, threading.Lock()
 
     def __call__(self, path: Path, image_size: int, channels: int) -> np.ndarray:
-        self.calls += 1
+        with self.lock:
+            self.calls += 1
         return decode_image(path, image_size, channels)
 
 
