@@ -3,6 +3,7 @@
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 import lightning_gan
+from lightning_gan import export, sampling
 from lightning_gan.callbacks.save_config import SaveConfigToRun
 from lightning_gan.cli_config import (
     add_default_callbacks,
@@ -25,13 +27,17 @@ from lightning_gan.module import GAN
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
+#: The recipe ``lightning-gan fit`` trains when no ``--config`` is given (a file in ``configs/``).
+DEFAULT_CONFIG = "gan_grid.yaml"
+
+
 def default_config() -> Path:
-    """Path of the config used when none is given: ``configs/gan_grid.yaml``, installed with the package."""
-    return Path(str(resources.files("lightning_gan.configs") / "gan_grid.yaml"))
+    """Path of :data:`DEFAULT_CONFIG`, installed with the package."""
+    return Path(str(resources.files("lightning_gan.configs") / DEFAULT_CONFIG))
 
 
 def with_default_config(args: list[str]) -> list[str]:
-    """Insert ``--config <gan_grid.yaml>`` right after the subcommand when no config is given.
+    """Insert ``--config <default config>`` right after the subcommand when no config is given.
 
     Later command-line overrides still apply on top of it.
 
@@ -99,6 +105,9 @@ class GANCLI(LightningCLI):
         resume_run(config)
 
 
+#: Subcommands outside LightningCLI: they read a checkpoint and write files (argv without the subcommand).
+FILE_COMMANDS: dict[str, Callable[[list[str]], None]] = {"sample": sampling.main, "export": export.main}
+
 #: Set to 1 to see the whole traceback of a bad value instead of its one-line message.
 TRACEBACK_VARIABLE = "LIGHTNING_GAN_TRACEBACK"
 
@@ -131,12 +140,18 @@ def own_message(error: BaseException) -> BaseException | None:
 def main() -> None:
     """Entry point of ``lightning-gan`` and ``python -m lightning_gan``: parses ``sys.argv``.
 
+    ``fit``/``validate``/``test``/``predict`` go to :class:`GANCLI`; ``sample`` and ``export`` (see
+    :data:`FILE_COMMANDS`) write files from a checkpoint.
+
     A bad value ends with the package's one-line message on stderr and exit code 2 (the whole
     traceback with ``LIGHTNING_GAN_TRACEBACK=1``). A fit stopped by SIGTERM exits with 143 after
     its checkpoint is written (:class:`~lightning_gan.callbacks.CheckpointOnSigterm`).
     """
-    sys.argv[1:] = with_default_config(sys.argv[1:])
     try:
+        if len(sys.argv) > 1 and sys.argv[1] in FILE_COMMANDS:
+            FILE_COMMANDS[sys.argv[1]](sys.argv[2:])
+            return
+        sys.argv[1:] = with_default_config(sys.argv[1:])
         GANCLI()
     except SIGTERMException:
         print("lightning-gan: stopped by SIGTERM; continue with --ckpt_path last", file=sys.stderr)

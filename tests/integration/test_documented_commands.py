@@ -58,7 +58,7 @@ def cli_arguments(command: str) -> list[str]:
         return [*args, *SHORT_FIT[1:], "--model.init_args.max_iterations=8"]
     if args[0] == "fit":
         return [*args, *SHORT_FIT]
-    return [*args, *SHORT[args[0]]]
+    return [*args, *SHORT.get(args[0], [])]  # sample, export: as typed
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,9 @@ def test_documented_command_runs(document, command, previous_run, tmp_path):
         assert "Restored all states" in result.stdout + result.stderr
     if args[0] in ("validate", "test"):
         assert f"iteration 4: {dict(validate='val', test='test')[args[0]]}/d_real=" in result.stdout
+    if args[0] in ("sample", "export"):
+        out = folder / args[args.index("--out") + 1]
+        assert (out / "samples.npz").is_file() if args[0] == "sample" else out.is_file()
 
 
 def test_readmes_python_example_runs(tmp_path):

@@ -35,24 +35,6 @@ def test_exported_generator_samples_like_the_gan_in_a_fresh_process(tmp_path):
     assert path.stat().st_size < 100_000
 
 
-def test_export_command_reads_a_checkpoint(tmp_path):
-    gan = tiny_gan(max_iterations=2)
-    trainer = quiet_trainer(limit_val_batches=0)
-    trainer.fit(gan, tiny_mixture())
-    trainer.save_checkpoint(tmp_path / "gan.ckpt")
-    command = [
-        sys.executable,
-        "-m",
-        "lightning_gan.export",
-        str(tmp_path / "gan.ckpt"),
-        str(tmp_path / "g.pt"),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-    generator = load_generator(tmp_path / "g.pt")
-    z = torch.randn(4, gan.latent_dim)
-    assert torch.equal(generator(z), gan.generator.eval()(z))
-
-
 def test_loading_something_else_is_refused(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a generator exported by lightning_gan.export"):
