@@ -56,7 +56,7 @@ def move_manual_optimization_options(config: Namespace) -> None:
 #: The CLI's progress bar when the config names none: redrawn every 50 batches, not on every one
 #: (per-batch redraws cost about 8 % of a small GAN's training speed).
 PROGRESS_BAR = Namespace(
-    class_path="lightning.pytorch.callbacks.TQDMProgressBar",
+    class_path="lightning_gan.callbacks.IterationProgressBar",
     init_args=Namespace(refresh_rate=50),
 )
 

@@ -302,7 +302,9 @@ class GAN(LightningModule):
             metrics = {f"train/{key}": value for key, value in self.window.means().items()}
             metrics |= {f"train/{key}": value for key, value in self.guard.take_norms().items()}
             metrics["train/skipped_steps"] = torch.tensor(float(self.guard.skipped_steps))
-            self.log_to_loggers(metrics, prog_bar=("train/d_loss", "train/g_loss"))
+            self.log_to_loggers(
+                metrics, prog_bar=("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake")
+            )
         if self.clock.finished:
             self.trainer.should_stop = True
 

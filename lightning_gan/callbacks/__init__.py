@@ -1,9 +1,17 @@
-"""Callbacks: sample pictures for any logger, the run folder, config saving, checkpoints."""
+"""Callbacks: sample pictures for any logger, the run folder, config saving, checkpoints, progress."""
 
 from lightning_gan.callbacks.best_checkpoint import BestCheckpoint
+from lightning_gan.callbacks.iteration_progress import IterationProgressBar
 from lightning_gan.callbacks.run_dir import run_dir
 from lightning_gan.callbacks.sample_grid import SampleGrid
 from lightning_gan.callbacks.save_config import SaveConfigToRun
 from lightning_gan.callbacks.sigterm import CheckpointOnSigterm
 
-__all__ = ["BestCheckpoint", "CheckpointOnSigterm", "SampleGrid", "SaveConfigToRun", "run_dir"]
+__all__ = [
+    "BestCheckpoint",
+    "CheckpointOnSigterm",
+    "IterationProgressBar",
+    "SampleGrid",
+    "SaveConfigToRun",
+    "run_dir",
+]

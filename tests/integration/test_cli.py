@@ -152,13 +152,15 @@ trainer: {limit_val_batches: 1, val_check_interval: 4, enable_progress_bar: fals
     wandb.finish()
 
 
-def test_cli_progress_bar_redraws_every_50_batches_unless_configured_or_off():
+def test_cli_progress_bar_counts_iterations_redraws_every_50_unless_configured_or_off():
     from lightning.pytorch.callbacks import TQDMProgressBar
 
+    from lightning_gan.callbacks import IterationProgressBar
     from lightning_gan.cli import GANCLI
 
     base = ["--config", str(default_config())]
     trainer = GANCLI(base, run=False).trainer
+    assert isinstance(trainer.progress_bar_callback, IterationProgressBar)
     assert trainer.progress_bar_callback.refresh_rate == 50
     assert [type(c).__name__ for c in trainer.callbacks].count("CheckpointOnSigterm") == 1
     assert (
