@@ -18,6 +18,7 @@ from lightning_gan.callbacks.save_config import SaveConfigToRun
 from lightning_gan.cli_config import (
     add_default_callbacks,
     check_checkpoint_file,
+    check_wandb_log_model,
     move_manual_optimization_options,
     resume_run,
     use_gan_ddp,
@@ -95,11 +96,12 @@ class GANCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """Move clipping/accumulation to the model, add default callbacks, map ``ddp``, resume a run.
 
-        See :func:`move_manual_optimization_options`, :func:`add_default_callbacks`,
-        :func:`use_gan_ddp` and :func:`resume_run`.
+        See :func:`move_manual_optimization_options`, :func:`check_wandb_log_model`,
+        :func:`add_default_callbacks`, :func:`use_gan_ddp` and :func:`resume_run`.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         move_manual_optimization_options(config)
+        check_wandb_log_model(config)
         add_default_callbacks(config)
         use_gan_ddp(config)
         resume_run(config)

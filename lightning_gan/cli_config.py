@@ -191,3 +191,29 @@ def use_gan_ddp(config: Namespace) -> None:
     strategy = config.trainer.get("strategy")
     if isinstance(strategy, str) and strategy in CLI_STRATEGIES:
         config.trainer.strategy = CLI_STRATEGIES[strategy]
+
+
+def check_wandb_log_model(config: Namespace) -> None:
+    """Fail early, naming the options, when a W&B logger is asked to upload checkpoints while offline.
+
+    ``log_model`` uploads each checkpoint as a W&B artifact, which needs a connection; Lightning
+    refuses the pair deep inside the logger's constructor. The checkpoints are written to the run's
+    ``checkpoints/`` folder either way.
+
+    Args:
+        config: One subcommand's parsed config.
+
+    Raises:
+        ValueError: For ``log_model`` set on an offline ``WandbLogger``.
+    """
+    logger = config.trainer.get("logger")
+    for entry in logger if isinstance(logger, list) else [logger]:
+        if not isinstance(entry, Namespace) or not str(entry.get("class_path", "")).endswith("WandbLogger"):
+            continue
+        args = entry.get("init_args") or Namespace()
+        if args.get("offline") and args.get("log_model"):
+            raise ValueError(
+                f"--trainer.logger.init_args.log_model={args.get('log_model')} uploads checkpoints as W&B "
+                "artifacts, which an offline run cannot do; set offline=false (after `wandb login`) to "
+                "upload them, or log_model=false (checkpoints stay in the run's checkpoints/ folder)"
+            )

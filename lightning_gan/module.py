@@ -25,7 +25,7 @@ from lightning_gan.training.compiled import CompiledNetworks, CompileOption
 from lightning_gan.training.evaluation import Evaluation, eval_mode
 from lightning_gan.training.guard import loss_scale
 from lightning_gan.training.joint_forward import JointForward, score_pair, use_joint_forward
-from lightning_gan.training.log_window import send_to_loggers
+from lightning_gan.training.log_window import send_to_loggers, training_metrics
 from lightning_gan.training.penalties import Penalties
 from lightning_gan.training.run_state import world_size
 from lightning_gan.training.schedules import LRSchedulerCallable, make_schedulers, step_schedulers
@@ -299,9 +299,7 @@ class GAN(LightningModule):
         if self.scheduler_interval == "iteration" and (self.g_scheduler or self.d_scheduler):
             step_schedulers(self, applied)
         if logging_now:
-            metrics = {f"train/{key}": value for key, value in self.window.means().items()}
-            metrics |= {f"train/{key}": value for key, value in self.guard.take_norms().items()}
-            metrics["train/skipped_steps"] = torch.tensor(float(self.guard.skipped_steps))
+            metrics = training_metrics(self.window, self.guard, self.trainer.optimizers)
             self.log_to_loggers(
                 metrics, prog_bar=("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake")
             )

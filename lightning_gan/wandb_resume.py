@@ -8,16 +8,18 @@ from pathlib import Path
 from lightning import Trainer
 from lightning.pytorch.loggers import WandbLogger
 
-#: The x-axis Lightning's WandbLogger writes beside every logged row (the GAN puts iterations there).
-STEP_KEY = "trainer/global_step"
+from lightning_gan.wandb_axis import ITERATION_KEY
+
+#: The key holding the GAN iteration of each row the GAN logs (see :mod:`lightning_gan.wandb_axis`).
+STEP_KEY = ITERATION_KEY
 
 
 def last_logged_step(logger: WandbLogger) -> int:
-    """The largest ``trainer/global_step`` the W&B run behind ``logger`` already holds (``-1``: none).
+    """The largest ``iteration`` the W&B run behind ``logger`` already holds (``-1``: none).
 
     A run killed at iteration ``K`` resumes from its last checkpoint at ``C < K`` under the same run
     id; W&B already holds rows up to ``K`` (minus whatever it had not written when killed). Online,
-    W&B gives a resumed run its summary back, whose ``trainer/global_step`` is the last row's. An
+    W&B gives a resumed run its summary back, whose ``iteration`` is the last row's. An
     offline run writes each session to ``<dir>/wandb/offline-run-<time>-<id>/``, so those folders'
     transaction logs are read (``wandb leet inspect --json``; a W&B without that command reads as
     ``-1``, so iterations after the checkpoint are logged again rather than lost).

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import wandb
 from lightning import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from PIL import Image
@@ -11,6 +12,7 @@ from PIL import Image
 from lightning_gan.callbacks.run_dir import run_dir
 from lightning_gan.images import make_grid, scatter_image, to_uint8
 from lightning_gan.rng import seeded_fork
+from lightning_gan.wandb_axis import log_at_iteration
 
 
 class SampleGrid(Callback):
@@ -19,7 +21,7 @@ class SampleGrid(Callback):
     Images ``(N, C, H, W)`` become a grid (:func:`~lightning_gan.images.make_grid`); 2-D samples
     ``(N, 2)`` become a density picture with the datamodule's ``centers`` marked
     (:func:`~lightning_gan.images.scatter_image`). The picture is logged under ``key`` at step
-    ``pl_module.iteration`` to a :class:`WandbLogger` (``wandb.Image``) and a
+    ``pl_module.iteration`` to a :class:`WandbLogger` (``wandb.Image``, on the ``iteration`` axis) and a
     :class:`TensorBoardLogger` (``add_image``), and always written to
     ``<run dir>/samples/iter_<iteration>.png``. Only global rank 0 draws and writes. The noise is
     drawn once from ``seed`` and kept in the callback's checkpoint state, so a resumed run keeps
@@ -32,7 +34,9 @@ class SampleGrid(Callback):
         seed: Seed of the fixed noise.
     """
 
-    def __init__(self, n_samples: int = 64, nrow: int = 8, key: str = "samples", seed: int = 1234) -> None:
+    def __init__(
+        self, n_samples: int = 64, nrow: int = 8, key: str = "val/samples", seed: int = 1234
+    ) -> None:
         if n_samples < 1 or nrow < 1:
             raise ValueError(f"n_samples and nrow must be >= 1, got {n_samples} and {nrow}")
         self.n_samples, self.nrow, self.key, self.seed = n_samples, nrow, key, seed
@@ -81,7 +85,7 @@ class SampleGrid(Callback):
             return
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(self.key, [picture], step=step)
+                log_at_iteration(logger, trainer, {self.key: [wandb.Image(picture)]}, step)
             elif isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image(
                     self.key, picture, step, dataformats="HW" if picture.ndim == 2 else "HWC"

@@ -1,11 +1,16 @@
 """Training values summed on the device over a window of iterations, logged as means once per window."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 from lightning import Trainer
+from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor
+from torch.optim import Optimizer
+
+from lightning_gan.training.guard import UpdateGuard
+from lightning_gan.wandb_axis import log_at_iteration
 
 
 class LogWindow:
@@ -61,6 +66,8 @@ def send_to_loggers(
     ``LightningModule.log`` would stamp values with Lightning's batch counter, so loggers are called
     directly; the values also go into ``trainer.callback_metrics`` (what checkpoint and early-stopping
     monitors read) and, for ``prog_bar`` names, the progress bar: the two dicts ``self.log`` fills.
+    W&B rows carry ``step`` as ``iteration``, their x-axis (:func:`.log_at_iteration`); other loggers
+    get it as their step.
 
     Args:
         trainer: The running trainer.
@@ -72,6 +79,30 @@ def send_to_loggers(
     values = {key: float(value) for key, value in metrics.items()}
     if logged:
         for logger in trainer.loggers:
-            logger.log_metrics(values, step=step)
+            if isinstance(logger, WandbLogger):
+                log_at_iteration(logger, trainer, values, step)
+            else:
+                logger.log_metrics(values, step=step)
     trainer.callback_metrics.update({key: torch.tensor(value) for key, value in values.items()})
     trainer.progress_bar_metrics.update({key: values[key] for key in prog_bar if key in values})
+
+
+def training_metrics(
+    window: LogWindow, guard: UpdateGuard, optimizers: Sequence[Optimizer]
+) -> dict[str, Tensor]:
+    """The ``train/*`` values of a logging window.
+
+    Args:
+        window: The window's step values (emptied): ``train/d_loss``, ``train/d_real``, ...
+        guard: Gradient norms (taken) and the count of skipped steps, ``train/skipped_steps``.
+        optimizers: G's then D's: their learning rates, ``train/lr_g`` and ``train/lr_d``.
+
+    Returns:
+        Name → scalar tensor.
+    """
+    metrics = {f"train/{key}": value for key, value in window.means().items()}
+    metrics |= {f"train/{key}": value for key, value in guard.take_norms().items()}
+    metrics["train/skipped_steps"] = torch.tensor(float(guard.skipped_steps))
+    for name, optimizer in zip(("lr_g", "lr_d"), optimizers, strict=True):
+        metrics[f"train/{name}"] = torch.tensor(float(optimizer.param_groups[0]["lr"]))
+    return metrics

@@ -19,7 +19,7 @@ from lightning_gan import GAN
 from lightning_gan.data.tensors import BatchedTensorDataset
 from lightning_gan.metrics import InceptionFeatures
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
-from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
+from tests.helpers import quiet_trainer, run_cli, tiny_gan, tiny_mixture
 
 
 def test_nan_in_the_data_is_refused_naming_the_rows():
@@ -68,3 +68,15 @@ def test_unknown_regularizer_class_path_is_a_parse_error(tmp_path):
     assert result.returncode != 0
     assert "NoSuchPenalty" in result.stderr and "regularizers" in result.stderr
     assert not (tmp_path / "runs").exists()  # nothing was started or written
+
+
+def test_offline_wandb_with_log_model_is_one_line_before_anything_is_written(tmp_path):
+    result = run_cli(
+        ["fit", "--trainer.logger.init_args.log_model=true"], tmp_path
+    )  # shipped logger: offline
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-2].startswith(  # the last lines: the message and the hint
+        "lightning-gan: error: --trainer.logger.init_args.log_model=True uploads checkpoints as W&B "
+        "artifacts, which an offline run cannot do; set offline=false"
+    )
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()

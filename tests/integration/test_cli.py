@@ -77,23 +77,34 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
         "--data.init_args.n_samples=4096",
         "--trainer.enable_progress_bar=false",
     ]
-    subprocess.run(args, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=300)
+    done = subprocess.run(
+        args, cwd=tmp_path, env=env, check=True, capture_output=True, text=True, timeout=300
+    )
     run_dirs = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
     assert len(run_dirs) == 1
     run = inspect_wandb_run(run_dirs[0])
     summary = run["summary"]
-    assert summary["trainer/global_step"] == 60  # the shared x-axis holds iterations
-    for key in (
-        "train/d_loss",
-        "train/g_loss",
-        "train/d_real",
-        "train/d_fake",
-        "val/modes",
-        "val/high_quality",
-    ):
-        assert key in summary
-    assert 0 <= summary["val/modes"] <= 25
-    assert summary["samples"]["_type"] == "images/separated" and summary["samples"]["width"] == 384
+    assert summary["iteration"] == 60  # the GAN's x-axis
+    assert summary["trainer/global_step"] == 120  # Lightning's own: 2 optimizer steps per iteration
+    # The summary holds the last validation, as printed.
+    last = dict(pair.split("=") for pair in done.stdout.strip().splitlines()[-1].split(": ")[1].split())
+    assert {key: summary[key] for key in last} == pytest.approx(
+        {key: float(v) for key, v in last.items()}, rel=1e-3
+    )
+    assert summary["train/lr_g"] == summary["train/lr_d"] == pytest.approx(0.001)  # the config's Adam lr
+    assert summary["val/samples"]["_type"] == "images/separated" and summary["val/samples"]["width"] == 384
+    # Every GAN key is charted against ``iteration``, declared once by name.
+    output = subprocess.run(
+        ["wandb", "leet", "inspect", "--json", str(run_dirs[0])], capture_output=True, text=True, check=True
+    ).stdout
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    metrics = [record["metric"] for record in records if record.get("type") == "metric"]
+    axes = {m["name"]: m.get("step_metric") for m in metrics if "name" in m}
+    for key in ("train/d_loss", "train/d_real", "train/lr_g", "train/lr_d", "val/modes", "val/samples"):
+        assert axes[key] == "iteration", key
+    rows = [record["history"]["item"] for record in records if record.get("type") == "history"]
+    assert [row["iteration"] for row in rows if "val/modes" in row] == [30, 60]
+    assert [row["iteration"] for row in rows if "train/d_loss" in row] == [10, 20, 30, 40, 50, 60]
     assert run["config"]["model"]["init_args"]["max_iterations"] == 60  # the full resolved config
     assert run["config"]["trainer"]["val_check_interval"] == 30
 

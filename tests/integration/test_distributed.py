@@ -209,10 +209,12 @@ def test_cli_ddp_run_writes_one_wandb_run_and_one_image_per_grid(tmp_path):
     assert "sync_dist" not in result.stderr  # evaluation values are logged as already synced
     run_dirs = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
     assert len(run_dirs) == 1
-    images = sorted(p.name for p in (run_dirs[0] / "files" / "media" / "images").glob("*.png"))
+    images = sorted(
+        p.name for p in (run_dirs[0] / "files" / "media" / "images" / "val").glob("samples_*.png")
+    )
     assert len(images) == 2, images  # one grid per validation, from rank 0 only
     summary = inspect_wandb_run(run_dirs[0])["summary"]
-    assert summary["trainer/global_step"] == 40 and "val/modes" in summary
+    assert summary["iteration"] == 40 and summary["trainer/global_step"] == 80 and "val/modes" in summary
     folders = list((tmp_path / "runs" / "lightning_gan").iterdir())
     assert len(folders) == 1
     assert sorted(p.name for p in (folders[0] / "samples").glob("*.png")) == [

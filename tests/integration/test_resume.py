@@ -85,7 +85,7 @@ def saved(folder: Path, name: str) -> tuple[dict, Path]:
 
 
 def logged_steps(folder: Path) -> list[list[tuple[int, tuple[str, ...]]]]:
-    """Per W&B session (offline segment, oldest first): ``(trainer/global_step, metric names)`` of every
+    """Per W&B session (offline segment, oldest first): ``(iteration, metric names)`` of every
     history record, in the order written."""
     sessions = []
     for run in sorted((folder / "runs" / "wandb").glob("offline-run-*")):
@@ -102,7 +102,7 @@ def logged_steps(folder: Path) -> list[list[tuple[int, tuple[str, ...]]]]:
             if record.get("type") == "history":
                 item = record["history"]["item"]
                 names = tuple(sorted(key for key in item if not key.startswith("_")))
-                steps.append((int(item["trainer/global_step"]), names))
+                steps.append((int(item["iteration"]), names))
         sessions.append(steps)
     return sessions
 

@@ -32,7 +32,7 @@ def test_image_grid_png_and_tensorboard(tmp_path):
     )  # 2 rows × 5 of 8px + 2px padding
     events = EventAccumulator(logger.log_dir, size_guidance={"images": 0})
     events.Reload()
-    assert [e.step for e in events.Images("samples")] == [2, 4]  # iterations, one axis with the scalars
+    assert [e.step for e in events.Images("val/samples")] == [2, 4]  # iterations, one axis with the scalars
 
 
 def test_fixed_noise_is_fixed_and_saved():
