@@ -1,4 +1,4 @@
-"""Memory over a long run: resident set size every 1000 iterations of the default recipe.
+"""Memory over a long run: resident set size every 1000 iterations of the plain GAN recipe.
 
 Trains ``configs/gan_grid.yaml`` (W&B logger, logging every 50 iterations, sample grids and
 checkpoints) for 20 000 iterations with a validation every 1000, so that every source of growth
@@ -64,7 +64,7 @@ def main() -> None:
         cli = GANCLI(
             [
                 "--config",
-                str(default_config()),
+                str(default_config().with_name("gan_grid.yaml")),
                 f"--model.init_args.max_iterations={args.iterations}",
                 f"--trainer.val_check_interval={args.every}",
                 "--trainer.enable_progress_bar=false",

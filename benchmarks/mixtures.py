@@ -6,9 +6,12 @@ Each (config, seed) pair trains in its own process exactly as ``lightning-gan fi
 
     python benchmarks/mixtures.py                    # pacgan_grid + pacgan_ring, seeds 0-4
     python benchmarks/mixtures.py --quick            # pacgan_grid, seed 0
-    python benchmarks/mixtures.py --configs configs/gan_grid.yaml --seeds 0 1 --jobs 1
+    python benchmarks/mixtures.py --configs configs/pacgan_grid.yaml configs/gan_grid.yaml
 
-The last line summarises the first config: ``grid modes M/25 hq P% rkl R`` (means over seeds).
+Each layout's table (per-seed rows, then means ± std beside PacGAN's rows) replaces its own section
+of docs/benchmarks.md (``mixtures-grid``, ``mixtures-ring``), so a run of grid recipes leaves the ring
+figures as they were. The last line summarises the first config: ``grid modes M/25 hq P% rkl R``
+(means over seeds).
 """
 
 import argparse
@@ -76,33 +79,39 @@ def main() -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda pair: run(*pair, threads), pairs))
 
-    table = Table()
-    table.print(
-        f"{'config':<22} {'seed':>4} {'iters':>6} {'modes':>6} {'HQ %':>6} {'rev KL':>7} {'seconds':>8}"
-    )
-    for (config, seed), r in zip(pairs, results, strict=True):
-        figures = f"{r['modes']:>6.0f} {r['hq']:>6.1f} {r['rkl']:>7.3f} {r['seconds']:>8.0f}"
-        table.print(f"{config.name:<22} {seed:>4} {r['iteration']:>6} {figures}")
-    table.print()
-    table.print(
-        f"{'config / reference':<28} {'modes':>13} {'HQ %':>13} {'rev KL':>15} {'seconds':>9}  (mean ± std)"
-    )
     summaries = []
-    for config in args.configs:
-        rows = [r for (c, _), r in zip(pairs, results, strict=True) if c == config]
-        layout = "ring" if "ring" in config.name else "grid"
-        modes, hq, rkl = ([r[key] for r in rows] for key in ("modes", "hq", "rkl"))
-        seconds = statistics.median(r["seconds"] for r in rows)
-        figures = f"{mean_std(modes, 1):>13} {mean_std(hq, 1):>13} {mean_std(rkl, 3):>15} {seconds:>9.0f}"
-        table.print(f"{config.name:<28} {figures}")
+    for layout in dict.fromkeys(layout_of(config) for config in args.configs):  # grid and/or ring, in order
+        configs = [config for config in args.configs if layout_of(config) == layout]
+        table = Table()
+        table.print(
+            f"{'config':<22} {'seed':>4} {'iters':>6} {'modes':>6} {'HQ %':>6} {'rev KL':>7} {'seconds':>8}"
+        )
+        for (config, seed), r in zip(pairs, results, strict=True):
+            if config in configs:
+                figures = f"{r['modes']:>6.0f} {r['hq']:>6.1f} {r['rkl']:>7.3f} {r['seconds']:>8.0f}"
+                table.print(f"{config.name:<22} {seed:>4} {r['iteration']:>6} {figures}")
+        table.print()
+        heading = f"{'modes':>13} {'HQ %':>13} {'rev KL':>15} {'seconds':>9}  (mean ± std; median s)"
+        table.print(f"{'config / reference':<28} {heading}")
+        for config in configs:
+            rows = [r for (c, _), r in zip(pairs, results, strict=True) if c == config]
+            modes, hq, rkl = ([r[key] for r in rows] for key in ("modes", "hq", "rkl"))
+            seconds = statistics.median(r["seconds"] for r in rows)
+            figures = f"{mean_std(modes, 1):>13} {mean_std(hq, 1):>13} {mean_std(rkl, 3):>15} {seconds:>9.0f}"
+            table.print(f"{config.name:<28} {figures}")
+            total = 25 if layout == "grid" else 8
+            means = [statistics.mean(values) for values in (modes, hq, rkl)]
+            summaries.append(f"{layout} modes {means[0]:.1f}/{total} hq {means[1]:.1f}% rkl {means[2]:.3f}")
         for name, (m, h, k) in PACGAN_TABLE[layout].items():
             table.print(f"{'  PacGAN paper, ' + name:<28} {m:>13.1f} {h:>13.1f} {k:>15.2f}")
-        total = 25 if layout == "grid" else 8
-        means = [statistics.mean(values) for values in (modes, hq, rkl)]
-        summaries.append(f"{layout} modes {means[0]:.1f}/{total} hq {means[1]:.1f}% rkl {means[2]:.3f}")
-    write_section("mixtures", table.lines)
-    print()
+        table.print()
+        write_section(f"mixtures-{layout}", table.lines)
     print(summaries[0])
+
+
+def layout_of(config: Path) -> str:
+    """``ring`` for a ring recipe (by its file name), else ``grid``."""
+    return "ring" if "ring" in config.name else "grid"
 
 
 if __name__ == "__main__":

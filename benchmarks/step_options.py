@@ -10,8 +10,8 @@ Three sides train ``GAN`` with the same networks, data, latents and Trainer (``o
 Each runs in its own process, taking turns block by block (``turns.py``) so that all sample the
 same stretch of this machine's drifting speed. The cases are the D shapes where ``"auto"`` applies:
 
-- ``mlp``: the default recipe's nets (``gan_grid.yaml``: MLP 3×128, batch 512);
-- ``packed``: PacGAN4's (``pacgan_grid.yaml``: D a 3×256 MLP on packs of 4, batch 256).
+- ``mlp``: the plain recipe's nets (``gan_grid.yaml``: MLP 3×128, batch 512);
+- ``packed``: PacGAN4's (``pacgan_grid_long.yaml``: D a 3×256 MLP on packs of 4, batch 256).
 
     python benchmarks/step_options.py
     python benchmarks/step_options.py --cases mlp --processes 1 --blocks 4

@@ -29,7 +29,7 @@ SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
 #: The recipe ``lightning-gan fit`` trains when no ``--config`` is given (a file in ``configs/``).
-DEFAULT_CONFIG = "gan_grid.yaml"
+DEFAULT_CONFIG = "pacgan_grid.yaml"
 
 
 def default_config() -> Path:

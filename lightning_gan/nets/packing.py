@@ -1,5 +1,6 @@
 """PacGAN packing (Lin et al., 2018): D scores m samples at a time, which penalises mode collapse."""
 
+import torch
 from torch import Tensor, nn
 
 
@@ -16,7 +17,9 @@ class PackedDiscriminator(nn.Module):
 
     Args:
         discriminator: The D that scores one packed group.
-        pack: m, samples per group (>= 1); every batch size D sees must be a multiple of it.
+        pack: m, samples per group (>= 1); every batch size D sees in training must be a multiple of
+            it. In eval mode (validation, test) a batch that is not is completed by wrapping around,
+            so held-out splits of any size, shared among any number of ranks, can be scored.
 
     Raises:
         ValueError: If ``pack < 1``.
@@ -32,21 +35,26 @@ class PackedDiscriminator(nn.Module):
         """Score packed groups.
 
         Args:
-            x: ``(N, F)`` or ``(N, C, H, W)`` samples, ``N`` a multiple of ``pack``.
+            x: ``(N, F)`` or ``(N, C, H, W)`` samples, ``N`` a multiple of ``pack`` in training.
             labels: Must be ``None``: a pack mixes samples, so it has no single class label.
 
         Returns:
-            ``(N / pack,)`` logits.
+            ``(ceil(N / pack),)`` logits; in eval mode the last group of a batch that ``pack`` does
+            not divide is completed with the batch's first samples (sample ``i`` of the padded batch
+            is ``x[i mod N]``).
 
         Raises:
-            ValueError: If ``N`` is not a multiple of ``pack``, or labels are given.
+            ValueError: If ``N`` is not a multiple of ``pack`` in training mode, or labels are given.
         """
         if labels is not None:
             raise ValueError("PackedDiscriminator does not take class labels (a pack has no single class)")
         n = x.shape[0]
-        if n % self.pack:
+        if n % self.pack and self.training:
             raise ValueError(
                 f"PackedDiscriminator(pack={self.pack}) got a batch of {n}, not a multiple of {self.pack}"
             )
+        if n % self.pack:
+            n = n + self.pack - n % self.pack
+            x = x[torch.arange(n, device=x.device) % x.shape[0]]  # wrap around to fill the last group
         packed = x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:])
         return self.discriminator(packed).reshape(-1)

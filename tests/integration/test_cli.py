@@ -16,8 +16,8 @@ from lightning_gan.cli_config import resume_run
 from tests.helpers import REPO, inspect_wandb_run
 
 
-def test_default_config_is_the_shipped_grid_recipe():
-    assert default_config().read_text() == (REPO / "configs" / "gan_grid.yaml").read_text()
+def test_default_config_is_the_shipped_pacgan_grid_recipe():
+    assert default_config().read_text() == (REPO / "configs" / "pacgan_grid.yaml").read_text()
     assert with_default_config(["fit", "--trainer.max_steps=2"]) == [
         "fit",
         "--config",
@@ -75,6 +75,8 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
         "--trainer.val_check_interval=30",
         "--trainer.log_every_n_steps=10",
         "--data.init_args.n_samples=4096",
+        "--model.init_args.g_scheduler.init_args.start=0",  # G's rate halves by iteration 60, D's holds
+        "--model.init_args.g_scheduler.init_args.end=120",
         "--trainer.enable_progress_bar=false",
     ]
     done = subprocess.run(
@@ -91,7 +93,8 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
     assert {key: summary[key] for key in last} == pytest.approx(
         {key: float(v) for key, v in last.items()}, rel=1e-3
     )
-    assert summary["train/lr_g"] == summary["train/lr_d"] == pytest.approx(0.001)  # the config's Adam lr
+    assert summary["train/lr_g"] == pytest.approx(0.002 * (1 - 60 / 120))  # G's linear decay from 0 to 120
+    assert summary["train/lr_d"] == pytest.approx(0.002)  # D's decay starts at 16k
     assert summary["val/samples"]["_type"] == "images/separated" and summary["val/samples"]["width"] == 384
     # Every GAN key is charted against ``iteration``, declared once by name.
     output = subprocess.run(

@@ -17,6 +17,7 @@ CONFIG_NAMES = [
     "hinge_sn_digits.yaml",
     "lsgan_grid.yaml",
     "pacgan_grid.yaml",
+    "pacgan_grid_long.yaml",
     "pacgan_ring.yaml",
     "ragan_digits.yaml",
     "wgan_gp_digits.yaml",

@@ -9,6 +9,7 @@ from torch import nn
 
 from lightning_gan import GAN
 from lightning_gan.losses import MinimaxLoss
+from lightning_gan.metrics import mode_coverage
 from lightning_gan.nets import MLPDiscriminator, MLPGenerator
 from lightning_gan.regularizers import R1Penalty
 from lightning_gan.training import checks
@@ -258,8 +259,14 @@ def test_test_and_predict_subcommands(tmp_path):
     logger = CSVLogger(tmp_path, name="csv")
     trainer = quiet_trainer(logger=logger, limit_val_batches=0)
     trainer.fit(gan, dm)
+    evaluator = quiet_trainer()  # the fit's trainer skips validation (limit_val_batches=0)
+    evaluator.validate(gan, dm)
+    validated = {k: v for k, v in evaluator.callback_metrics.items() if k.startswith("val/")}
     trainer.test(gan, dm)
-    assert trainer.callback_metrics["test/modes"] >= 0
+    tested = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    # test reports what validate does on the same held-out split under the same evaluation seed.
+    assert tested == {key.replace("val/", "test/"): value for key, value in validated.items()}
+    assert set(tested) >= {"test/modes", "test/high_quality", "test/reverse_kl", "test/d_real", "test/d_fake"}
     rows = list(csv.DictReader(open(Path(logger.log_dir) / "metrics.csv")))
     assert [int(r["step"]) for r in rows if r.get("test/d_real")] == [2]
     predictions = trainer.predict(gan, dm)
@@ -296,3 +303,27 @@ def test_reduce_on_plateau_is_rejected():
     gan = tiny_gan(g_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau), max_iterations=2)
     with pytest.raises(ValueError, match="ReduceLROnPlateau is not supported"):
         quiet_trainer().fit(gan, tiny_mixture())
+
+
+def test_validation_measures_g_samples_drawn_from_the_evaluation_seed():
+    gan = tiny_gan(max_iterations=3)
+    dm = tiny_mixture()  # 200 held-out points in batches of 100
+    trainer = quiet_trainer(limit_val_batches=0)
+    trainer.fit(gan, dm)
+    evaluator = quiet_trainer()  # the fit's trainer skips validation (limit_val_batches=0)
+    evaluator.validate(gan, dm)
+    validated = {k: float(v) for k, v in evaluator.callback_metrics.items() if k.startswith("val/")}
+    # The reference, computed apart from the module: G's samples (no EMA here) from latents drawn,
+    # one validation batch at a time, from the evaluation seed; the held-out reals play no part.
+    torch.manual_seed(gan.run_state.evaluation_seed)
+    z = torch.cat([torch.randn(100, gan.latent_dim), torch.randn(100, gan.latent_dim)])
+    with torch.no_grad():
+        expected = mode_coverage(gan.generator.eval()(z), dm.centers, dm.std)
+    assert validated["val/modes"] == expected["modes"].item()
+    assert validated["val/high_quality"] == pytest.approx(expected["high_quality"].item(), abs=1e-7)
+    assert validated["val/reverse_kl"] == pytest.approx(expected["reverse_kl"].item(), rel=1e-6, abs=1e-7)
+    assert validated["val/high_quality"] != pytest.approx(
+        mode_coverage(torch.cat([b[0] for b in dm.val_dataloader()]), dm.centers, dm.std)[
+            "high_quality"
+        ].item()
+    )

@@ -110,11 +110,14 @@ class CountingR1(R1Penalty):
         return super().penalty(discriminate, real, fake)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
 @pytest.mark.parametrize("every", [1, 4])
-def test_lazy_regularization_applies_every_n_updates_with_gain_n(every):
+def test_lazy_regularization_applies_every_n_updates_with_gain_n(every, k):
     # With SGD(lr) and only R1 = γ/2 ‖w‖², each applied update is w ← w - lr·n·γ·w (gain n = every),
-    # and the others leave w alone. After 8 D updates: applied ⌈8/n⌉ times.
-    lr, gamma, updates = 0.01, 1.0, 8
+    # and the others leave w alone. 8 iterations of k D updates: applied ⌈8k/n⌉ times, on D updates
+    # 0, n, 2n, ... counted over the run (k does not change the rate).
+    lr, gamma, iterations = 0.01, 1.0, 8
+    updates = iterations * k
     r1 = CountingR1(gamma=gamma, every=every)
     d = Linear([3.0, 4.0])
     gan = GAN(
@@ -123,7 +126,8 @@ def test_lazy_regularization_applies_every_n_updates_with_gain_n(every):
         loss=NoAdversarialSignal(),
         regularizers=[r1],
         d_optimizer=lambda params: torch.optim.SGD(params, lr=lr),
-        max_iterations=updates,
+        d_steps_per_g_step=k,
+        max_iterations=iterations,
     )
     quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
     applied = -(-updates // every)

@@ -93,8 +93,9 @@ def test_exported_module_matches_g_ema(checkpoints, tmp_path):
     command = [sys.executable, "-m", "lightning_gan.export", "--ckpt_path", str(checkpoints["points"])]
     subprocess.run([*command, "--out", str(tmp_path / "g.pt")], check=True, capture_output=True, timeout=120)
     ema, _ = expected_samples(checkpoints["points"], 6, 1)
-    z = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
-    torch.testing.assert_close(load_generator(tmp_path / "g.pt")(z), ema, rtol=1e-6, atol=1e-6)
+    generator = load_generator(tmp_path / "g.pt")
+    z = torch.randn(6, generator.latent_dim, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(generator(z), ema, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize(

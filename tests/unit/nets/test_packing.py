@@ -50,6 +50,19 @@ def test_errors():
         PackedDiscriminator(MLPDiscriminator(in_features=8), pack=4)(torch.randn(6, 2))
 
 
+@pytest.mark.parametrize("n", [1, 5, 7])
+def test_eval_mode_completes_the_last_group_by_wrapping_around(n):
+    inner = Record()
+    d = PackedDiscriminator(inner, pack=4).eval()
+    x = torch.arange(2.0 * n).reshape(n, 2)
+    logits = d(x)
+    padded = x[[i % n for i in range(-(-n // 4) * 4)]]  # x[0], ..., x[n-1], x[0], ... up to a multiple of 4
+    assert torch.equal(inner.seen, padded.reshape(-1, 8))
+    assert logits.shape == (-(-n // 4),)
+    with pytest.raises(ValueError, match=f"got a batch of {n}, not a multiple of 4"):
+        d.train()(x)  # training batches must divide: a wrapped sample would be counted twice
+
+
 def test_gan_trains_with_a_packed_d_and_checks_its_width():
     gan = GAN(
         MLPGenerator(latent_dim=2, hidden_features=16, n_hidden=2),
