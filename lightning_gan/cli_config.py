@@ -2,6 +2,7 @@
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from jsonargparse import Namespace
@@ -140,7 +141,7 @@ def resume_run(config: Namespace) -> None:
 SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")
 
 
-def check_checkpoint_file(ckpt_path: str | None) -> None:
+def check_checkpoint_file(ckpt_path: str | None) -> dict[str, Any] | None:
     """Fail early, naming the option and the file, unless ``ckpt_path`` is a checkpoint the CLI can read.
 
     Lightning's CLI reads the file with ``torch.load(weights_only=True)`` before anything else runs.
@@ -151,11 +152,14 @@ def check_checkpoint_file(ckpt_path: str | None) -> None:
     Args:
         ckpt_path: The ``--ckpt_path`` value (``None``, a special name or a path).
 
+    Returns:
+        The checkpoint as read (memory-mapped where it can be), or ``None`` for no file or a special name.
+
     Raises:
         ValueError: If the file is missing, truncated or corrupt, or holds Python objects.
     """
     if ckpt_path is None or ckpt_path in SPECIAL_CKPT_PATHS or "://" in str(ckpt_path):
-        return
+        return None
     path = Path(ckpt_path)
     if not path.is_file():
         raise ValueError(
@@ -180,6 +184,7 @@ def check_checkpoint_file(ckpt_path: str | None) -> None:
         raise ValueError(
             f"--ckpt_path {ckpt_path}: a torch file but not a Lightning checkpoint (no state_dict)"
         )
+    return checkpoint
 
 
 def use_gan_ddp(config: Namespace) -> None:

@@ -35,10 +35,7 @@ def load_checkpoint(ckpt_path: str | Path, device: str = "cpu") -> GAN:
             f"--ckpt_path {ckpt_path}: no such file; give a checkpoint file such as "
             "runs/lightning_gan/RUN_ID/checkpoints/last.ckpt"
         )
-    check_checkpoint_file(str(ckpt_path))
-    hyper_parameters = torch.load(ckpt_path, map_location="cpu", weights_only=True).get(
-        "hyper_parameters", {}
-    )
+    hyper_parameters = check_checkpoint_file(str(ckpt_path)).get("hyper_parameters", {})  # read once, checked
     model_class = checkpoint_class(str(ckpt_path), hyper_parameters.get("_class_path"))
     return model_class.load_from_checkpoint(ckpt_path, map_location=device, weights_only=True).eval()
 
