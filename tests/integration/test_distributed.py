@@ -117,9 +117,8 @@ def test_plain_ddp_uses_one_wrapper_per_network_and_keeps_ranks_equal(tmp_path):
     assert not row_set(zero["rows"]) & row_set(one["rows"])  # disjoint shards of the data
     # Seeded alike, the ranks still draw their own latents: the global fake batch has no copies.
     assert not torch.equal(zero["first_latents"], one["first_latents"])
-    # Validation ran on both ranks and its synced values agree.
+    # Validation ran on both ranks and its synced values agree (the values themselves: test_module).
     assert len(zero["val"]) >= 1 and zero["val"] == one["val"]
-    assert 0 <= zero["val"][-1]["val/modes"] <= 8
 
 
 @pytest.mark.slow
