@@ -17,12 +17,13 @@ from torch.optim.lr_scheduler import LRScheduler
 from lightning_gan.data.resumable import ResumableLoader
 from lightning_gan.distributed import average_buffers, deferred_sync
 from lightning_gan.ema import GeneratorEMA
+from lightning_gan.evaluation_hooks import EvaluationHooks
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
 from lightning_gan.regularizers import Regularizer, ScaledScorer
 from lightning_gan.training import IterationClock, LogWindow, Network, RunState, UpdateGuard, checks
 from lightning_gan.training.checkpoint_state import load_gan_state, save_gan_state
 from lightning_gan.training.compiled import CompiledNetworks, CompileOption
-from lightning_gan.training.evaluation import Evaluation, eval_mode
+from lightning_gan.training.evaluation import Evaluation
 from lightning_gan.training.guard import loss_scale
 from lightning_gan.training.joint_forward import JointForward, score_pair, use_joint_forward
 from lightning_gan.training.log_window import send_to_loggers, training_metrics
@@ -39,7 +40,7 @@ def default_optimizer(parameters: Iterable) -> Optimizer:
     return Adam(parameters, lr=2e-4, betas=(0.5, 0.999))
 
 
-class GAN(LightningModule):
+class GAN(EvaluationHooks, LightningModule):
     """A generator G and a discriminator D trained in turn (Algorithm 1 of Goodfellow et al. 2014).
 
     One *iteration* is ``k = d_steps_per_g_step`` D updates, each on its own real minibatch, then
@@ -339,7 +340,7 @@ class GAN(LightningModule):
             self.trainer, metrics, self.iteration, prog_bar, self.iteration > self.logged_before_resume
         )
 
-    # ------------------------------------------------------------------ fit, validation, sampling
+    # ------------------------------------------------------------------ fit (evaluation: EvaluationHooks)
 
     def setup(self, stage: str) -> None:
         """Check the strategy, collect the datamodule's sample metrics, dry-run z → G → D for fit."""
@@ -381,57 +382,6 @@ class GAN(LightningModule):
         self.compiled.forget()
         if world_size() > 1:
             average_buffers(self)
-
-    def on_validation_epoch_start(self) -> None:
-        """Average buffers over ranks; draw evaluation latents from their own seeded stream."""
-        self.on_train_end()
-        self.run_state.enter_evaluation(self.trainer.global_rank)
-
-    def on_test_epoch_start(self) -> None:
-        """Draw test latents from the evaluation stream."""
-        self.run_state.enter_evaluation(self.trainer.global_rank)
-
-    def validation_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
-        """Score held-out reals and as many fakes with D; feed the fakes to the sample metrics."""
-        real = self.real_from_batch(batch)
-        fake_labels = self.sample_labels(real.shape[0])
-        fake = self.sample(real.shape[0], labels=fake_labels)
-        real_logits = self.discriminate(real, self.labels_from_batch(batch))
-        self.evaluation.update(real_logits, self.discriminate(fake, fake_labels), fake)
-
-    def test_step(self, batch: Any, batch_idx: int) -> None:  # noqa: ANN401
-        """The validation measurements on the test dataloader, logged as ``test/*``."""
-        self.validation_step(batch, batch_idx)
-
-    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:  # noqa: ANN401
-        """``(N, *sample_shape)`` samples, as many as the batch holds."""
-        return self.sample(self.real_from_batch(batch).shape[0])
-
-    def on_validation_epoch_end(self) -> None:  # noqa: D102
-        self._evaluation_epoch_end("val")
-
-    def on_test_epoch_end(self) -> None:  # noqa: D102
-        self._evaluation_epoch_end("test")
-
-    def _evaluation_epoch_end(self, prefix: str) -> None:
-        """Compute (rank-synced by torchmetrics), reset and log ``<prefix>/*``; back to training's streams."""
-        metrics = self.evaluation.compute(prefix)
-        if not self.trainer.sanity_checking:
-            self.log_to_loggers(metrics)
-            summary = " ".join(f"{key}={float(value):.4g}" for key, value in metrics.items())
-            self.print(f"iteration {self.iteration}: {summary}")
-        self.run_state.leave_evaluation()
-
-    @torch.no_grad()
-    def sample(self, n: int, z: Tensor | None = None, labels: Tensor | None = None) -> Tensor:
-        """``(n, *sample_shape)`` samples of G_ema (else G) in eval mode.
-
-        ``z`` (``(n, latent_dim)``) defaults to fresh noise, ``labels`` (``(n,)``) to :meth:`sample_labels`.
-        """
-        z = self.sample_latent(n) if z is None else z
-        labels = self.sample_labels(n) if labels is None else labels
-        with eval_mode(self.generator_ema if self.generator_ema is not None else self.generator):
-            return self.generate(z, labels, average=True)
 
     # ------------------------------------------------------------------ optimizers and checkpoints
 
