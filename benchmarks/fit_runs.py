@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 #: ``iteration N: val/a=1.5 val/b=2 ...`` as GAN prints it after every validation.
@@ -14,7 +15,7 @@ VALIDATION = re.compile(r"^iteration (\d+): (.*)$", re.M)
 
 
 def fit_config(
-    config: Path, seed: int, threads: int, keep_grid: Path | None = None
+    config: Path, seed: int, threads: int, keep_grid: Path | None = None, overrides: Sequence[str] = ()
 ) -> tuple[dict[str, float], float]:
     """Train one config with one seed in a fresh process, exactly as ``lightning-gan fit`` would.
 
@@ -23,6 +24,7 @@ def fit_config(
         seed: ``seed_everything`` value.
         threads: Torch intra-op threads for the process.
         keep_grid: Copy the run's last sample grid (PNG) to this path.
+        overrides: Command-line overrides appended to the command (``--data.init_args.x=1``).
 
     Returns:
         The last validation's values (``iteration`` and every ``val/*`` key without its prefix) and
@@ -33,7 +35,7 @@ def fit_config(
     """
     env = os.environ | {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "-m", "lightning_gan", "fit", "--config", str(config.resolve())]
-    command += [f"--seed_everything={seed}", "--trainer.enable_progress_bar=false"]
+    command += [f"--seed_everything={seed}", "--trainer.enable_progress_bar=false", *overrides]
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
         done = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from lightning_gan.ada import AdaptiveAugment
 from lightning_gan.data.resumable import ResumableLoader
 from lightning_gan.distributed import average_buffers, deferred_sync
 from lightning_gan.ema import GeneratorEMA
@@ -24,6 +25,7 @@ from lightning_gan.training import IterationClock, LogWindow, Network, RunState,
 from lightning_gan.training.checkpoint_state import load_gan_state, save_gan_state
 from lightning_gan.training.compiled import CompiledNetworks, CompileOption
 from lightning_gan.training.evaluation import Evaluation
+from lightning_gan.training.fine_tune import freeze_first_layers, load_networks
 from lightning_gan.training.guard import loss_scale
 from lightning_gan.training.joint_forward import JointForward, score_pair, use_joint_forward
 from lightning_gan.training.log_window import send_to_loggers, training_metrics
@@ -58,7 +60,8 @@ class GAN(EvaluationHooks, LightningModule):
         loss: The adversarial objectives (``None``: :class:`~lightning_gan.losses.NonSaturatingLoss`).
         regularizers: Penalties and constraints, each acting on the network it names in its phase.
         ema: Keep an exponential moving average G_ema of G; sampling and validation then use it.
-        augment: A differentiable augmentation applied to every sample D sees in training.
+        augment: A differentiable augmentation applied to every sample D sees in training
+            (:class:`~lightning_gan.augment.DiffAugment`, or :class:`~lightning_gan.ada.AdaptiveAugment`).
         d_steps_per_g_step: Algorithm 1's k, D updates per G update (>= 1).
         g_optimizer: Builds G's optimizer from its parameters (``None``: :func:`default_optimizer`).
         d_optimizer: The same for D.
@@ -75,6 +78,9 @@ class GAN(EvaluationHooks, LightningModule):
             that is the same computation (``lightning_gan.training.joint_forward``), or always/never.
         compile: Run G's and D's training forwards through ``torch.compile``: ``True``, or a dict
             of its arguments (``lightning_gan.training.compiled``; checkpoint keys do not change).
+        init_from: A GAN checkpoint whose G, D (and G_ema) start a new fit: fine-tuning, with fresh
+            optimizers and counters (``--ckpt_path`` resumes instead; it wins over this).
+        freeze_d_layers: Freeze-D: D's first layers with parameters that do not train (0: none).
 
     Raises:
         ValueError: For a G without integer ``latent_dim``, a count < 1, a clip value <= 0, an
@@ -109,6 +115,8 @@ class GAN(EvaluationHooks, LightningModule):
         max_consecutive_skips: int = 25,
         joint_d_forward: JointForward = "auto",
         compile: CompileOption = False,
+        init_from: str | None = None,
+        freeze_d_layers: int = 0,
     ) -> None:
         super().__init__()
         checks.check_latent_dim(generator)
@@ -134,6 +142,8 @@ class GAN(EvaluationHooks, LightningModule):
         self.joint_d_forward = joint_d_forward
         self.joint_now = use_joint_forward(joint_d_forward, discriminator, augment)
         self.compiled = CompiledNetworks(compile)
+        self.init_from = init_from
+        self.frozen_d_layers = freeze_first_layers(discriminator, freeze_d_layers)
         self.g_optimizer = g_optimizer or default_optimizer
         self.d_optimizer = d_optimizer or default_optimizer
         self.g_scheduler, self.d_scheduler = g_scheduler, d_scheduler
@@ -208,14 +218,17 @@ class GAN(EvaluationHooks, LightningModule):
     def discriminator_loss(self, real: Tensor, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
         """D's objective on ``(N, *sample_shape)`` reals and detached fakes; logged as ``train/<key>``.
 
-        Returns ``d_loss`` (backpropagated) and ``d_real``, ``d_fake``: mean ``sigmoid(logit)``.
+        Returns ``d_loss`` (backpropagated) and ``d_real``, ``d_fake``: mean ``sigmoid(logit)``; with an
+        :class:`~lightning_gan.ada.AdaptiveAugment`, the reals' logits go to its ``observe`` (an
+        override that computes its own logits passes them on the same way).
         """
         real_logits, fake_logits = self.discriminate_pair(real, fake, self.labels_from_batch(batch))
+        adaptive = isinstance(self.augment, AdaptiveAugment)
         return {
             "d_loss": self.loss.discriminator_loss(real_logits, fake_logits),
             "d_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-        }
+        } | (self.augment.observe(real_logits) if adaptive else {})
 
     def generator_loss(self, fake: Tensor, batch: Any) -> dict[str, Tensor]:  # noqa: ANN401
         """The G objective of one G step on ``(N, *sample_shape)`` fakes; ``g_loss`` is backpropagated."""
@@ -268,9 +281,11 @@ class GAN(EvaluationHooks, LightningModule):
         self.window.add(out | penalties)
 
     def d_update(self, opt_d: LightningOptimizer, logging_now: bool) -> None:
-        """Apply D's accumulated gradient (unless the :class:`~.training.UpdateGuard` skips it)."""
+        """Apply D's accumulated gradient (unless the :class:`~.training.UpdateGuard` skips it); steer ADA."""
         if self.guard.step(self, opt_d, "discriminator", logging_now):
             self.penalties.after_step("discriminator", self.discriminator)
+        if isinstance(self.augment, AdaptiveAugment):
+            self.augment.adjust(partial(self.trainer.strategy.reduce, reduce_op="sum"))
 
     def g_update(self, batches: list[Any], opt_g: LightningOptimizer, logging_now: bool) -> None:
         """Descend G's loss on fresh noise (D frozen), one micro-batch per batch of the last D update."""
@@ -349,6 +364,8 @@ class GAN(EvaluationHooks, LightningModule):
         self.evaluation.add_measures(getattr(self.trainer.datamodule, "val_metrics", None))
         if stage == "fit":
             checks.check_shapes(self, getattr(self.trainer.datamodule, "sample_shape", None))
+            if self.init_from is not None and self.trainer.ckpt_path is None:
+                load_networks(self.generator, self.discriminator, self.generator_ema, self.init_from)
 
     def on_fit_start(self) -> None:
         """Reject Lightning's whole-module DDP, now that the strategy has wrapped the model."""
@@ -388,7 +405,8 @@ class GAN(EvaluationHooks, LightningModule):
     def configure_optimizers(self) -> tuple[list[Optimizer], list[LRScheduler]]:
         """G's optimizer, then D's; then the schedules asked for (G's, then D's)."""
         g_optimizer = self.g_optimizer(self.generator.parameters())
-        optimizers = [g_optimizer, self.d_optimizer(self.discriminator.parameters())]
+        trained = [p for p in self.discriminator.parameters() if p.requires_grad]  # Freeze-D leaves some out
+        optimizers = [g_optimizer, self.d_optimizer(trained)]
         return optimizers, make_schedulers((self.g_scheduler, self.d_scheduler), optimizers)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

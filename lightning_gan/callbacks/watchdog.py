@@ -8,6 +8,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_warn
 
 from lightning_gan.rng import seeded_fork
+from lightning_gan.training.checks import check_ranges
 from lightning_gan.training.evaluation import eval_mode
 from lightning_gan.training.health import HealthMonitor, Problem, diversity
 from lightning_gan.training.snapshot import Snapshot
@@ -59,19 +60,16 @@ class HealthWatchdog(Callback):
         mode: str = "min",
         tolerance: float = 0.5,
     ) -> None:
-        if (
-            max_rollbacks < 0
-            or not 0 < lr_factor <= 1
-            or snapshot_every < 1
-            or diversity_samples == 1
-            or diversity_samples < 0
-        ):
-            raise ValueError(
-                "HealthWatchdog: max_rollbacks >= 0, lr_factor in (0, 1], snapshot_every >= 1 and "
-                f"diversity_samples 0 or >= 2 are accepted; got max_rollbacks={max_rollbacks}, "
-                f"lr_factor={lr_factor}, snapshot_every={snapshot_every}, "
-                f"diversity_samples={diversity_samples}"
-            )
+        probe_ok = diversity_samples == 0 or diversity_samples >= 2
+        check_ranges(
+            "HealthWatchdog",
+            {
+                "max_rollbacks": (max_rollbacks, max_rollbacks >= 0, ">= 0"),
+                "lr_factor": (lr_factor, 0 < lr_factor <= 1, "in (0, 1]"),
+                "snapshot_every": (snapshot_every, snapshot_every >= 1, ">= 1"),
+                "diversity_samples": (diversity_samples, probe_ok, "0 or >= 2"),
+            },
+        )
         self.monitor = HealthMonitor(
             saturation=saturation,
             grad_norm_ratio=grad_norm_ratio,

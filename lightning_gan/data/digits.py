@@ -58,10 +58,12 @@ class DigitsDataModule(LightningDataModule):
         features: Feature extractor of the validation FD/KID (``None``: the shipped digits
             classifier's features, :class:`~lightning_gan.metrics.features.DigitsFeatures`).
         kid_subset_size: Samples per KID subset; at most the validation split's size.
+        train_subset: Train on only this many images of the training split (limited-data
+            experiments; ``None``: all). FD and KID still compare with the whole training split.
 
     Raises:
-        ValueError: For an unsupported size, a fraction outside ``[0, 1)`` or a batch size larger
-            than the training split.
+        ValueError: For an unsupported size, a fraction outside ``[0, 1)``, a subset outside
+            ``[1, training split]`` or a batch size larger than the training images.
     """
 
     num_classes = 10
@@ -77,6 +79,7 @@ class DigitsDataModule(LightningDataModule):
         num_workers: int = 0,
         features: nn.Module | None = None,
         kid_subset_size: int = 100,
+        train_subset: int | None = None,
     ) -> None:
         super().__init__()
         if image_size not in (8, 16, 32):
@@ -84,9 +87,15 @@ class DigitsDataModule(LightningDataModule):
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
         self.n_val = round(self.size * val_fraction)
-        if not 1 <= batch_size <= self.size - self.n_val or val_batch_size < 1:
+        if train_subset is not None and not 1 <= train_subset <= self.size - self.n_val:
             raise ValueError(
-                f"batch_size must be in [1, {self.size - self.n_val}] (the training split) "
+                f"train_subset must be in [1, {self.size - self.n_val}] (the training split) or None, "
+                f"got {train_subset}"
+            )
+        self.n_train = self.size - self.n_val if train_subset is None else train_subset
+        if not 1 <= batch_size <= self.n_train or val_batch_size < 1:
+            raise ValueError(
+                f"batch_size must be in [1, {self.n_train}] (the training images) "
                 "and val_batch_size >= 1, "
                 f"got batch_size={batch_size}, val_batch_size={val_batch_size}"
             )
@@ -103,6 +112,8 @@ class DigitsDataModule(LightningDataModule):
         images, labels = digits_tensors(self.image_size)
         order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed))
         val, train = order[: self.n_val], order[self.n_val :]
+        self.reference = images[train]  # what FD and KID compare with
+        train = train[: self.n_train]
         self.train_set = BatchedTensorDataset(images[train], labels[train])
         self.val_set = BatchedTensorDataset(images[val], labels[val])
 
@@ -146,7 +157,7 @@ class DigitsDataModule(LightningDataModule):
         self.setup("fit")
         features = DigitsFeatures() if self.features is None else self.features
         distance = FeatureDistance(
-            features, self.train_set.tensors[0], n_generated=self.n_val, kid_subset_size=self.kid_subset_size
+            features, self.reference, n_generated=self.n_val, kid_subset_size=self.kid_subset_size
         )
         if isinstance(features, DigitsFeatures):  # the classifier's body: one extraction for FD, KID, IS
             classes = ClassCoverage(features.network.head, self.num_classes, features=features)

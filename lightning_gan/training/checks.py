@@ -31,6 +31,18 @@ def check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be {' or '.join(map(repr, accepted))}, got {value!r}")
 
 
+def check_ranges(owner: str, rules: Mapping[str, tuple[object, bool, str]]) -> None:
+    """Raise one ``ValueError`` naming every out-of-range argument, its value and what is accepted.
+
+    Args:
+        owner: The class or function the arguments belong to.
+        rules: Argument name → ``(value, whether it is accepted, the accepted range in words)``.
+    """
+    wrong = [f"{name}={value!r} (accepted: {rule})" for name, (value, ok, rule) in rules.items() if not ok]
+    if wrong:
+        raise ValueError(f"{owner}: {'; '.join(wrong)}")
+
+
 def check_strategy(trainer: Trainer) -> None:
     """Reject strategies a GAN cannot run under (called in ``setup``, before anything is wrapped).
 
@@ -119,7 +131,7 @@ def check_architecture(model: nn.Module, saved: Mapping[str, Tensor]) -> None:
     differences += [
         f"{key}: checkpoint {tuple(saved[key].shape)}, model {tuple(value.shape)}"
         for key, value in mine.items()
-        if key in saved and saved[key].shape != value.shape
+        if key in saved and isinstance(value, Tensor) and saved[key].shape != value.shape  # not extra state
     ]
     if differences:
         more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""

@@ -8,6 +8,8 @@ from typing import Any
 
 from torch import Tensor
 
+from lightning_gan.training.checks import check_ranges
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -74,31 +76,19 @@ class HealthMonitor:
         mode: str = "min",
         tolerance: float = 0.5,
     ) -> None:
-        given = {
-            "saturation": saturation,
-            "grad_norm_ratio": grad_norm_ratio,
-            "history": history,
-            "min_history": min_history,
-            "max_skipped_fraction": max_skipped_fraction,
-            "min_diversity": min_diversity,
-            "mode": mode,
-            "tolerance": tolerance,
-        }
-        accepted = {
-            "saturation": (0.5 < saturation <= 1, "in (0.5, 1]"),
-            "grad_norm_ratio": (grad_norm_ratio > 1, "> 1"),
-            "history": (history >= 1, ">= 1"),
-            "min_history": (1 <= min_history <= history, "in [1, history]"),
-            "max_skipped_fraction": (0 <= max_skipped_fraction <= 1, "in [0, 1]"),
-            "min_diversity": (min_diversity >= 0, ">= 0"),
-            "mode": (mode in ("min", "max"), "'min' or 'max'"),
-            "tolerance": (tolerance >= 0, ">= 0"),
-        }
-        wrong = [
-            f"{name}={given[name]!r} (accepted: {rule})" for name, (ok, rule) in accepted.items() if not ok
-        ]
-        if wrong:
-            raise ValueError(f"HealthMonitor: {'; '.join(wrong)}")
+        check_ranges(
+            "HealthMonitor",
+            {
+                "saturation": (saturation, 0.5 < saturation <= 1, "in (0.5, 1]"),
+                "grad_norm_ratio": (grad_norm_ratio, grad_norm_ratio > 1, "> 1"),
+                "history": (history, history >= 1, ">= 1"),
+                "min_history": (min_history, 1 <= min_history <= history, "in [1, history]"),
+                "max_skipped_fraction": (max_skipped_fraction, 0 <= max_skipped_fraction <= 1, "in [0, 1]"),
+                "min_diversity": (min_diversity, min_diversity >= 0, ">= 0"),
+                "mode": (mode, mode in ("min", "max"), "'min' or 'max'"),
+                "tolerance": (tolerance, tolerance >= 0, ">= 0"),
+            },
+        )
         self.saturation, self.grad_norm_ratio = saturation, grad_norm_ratio
         self.history, self.min_history = history, min_history
         self.max_skipped_fraction, self.min_diversity = max_skipped_fraction, min_diversity

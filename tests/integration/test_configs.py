@@ -9,6 +9,7 @@ from tests.helpers import CONFIG_DIR
 
 # Listed by name so a new recipe is added here on purpose; the next test checks the list is complete.
 CONFIG_NAMES = [
+    "ada_digits.yaml",
     "cgan_digits.yaml",
     "dcgan_digits.yaml",
     "dcgan_folder.yaml",

@@ -178,5 +178,5 @@ def test_a_fit_resumed_from_a_checkpoint_keeps_the_watchdog_state(tmp_path):
 
 
 def test_out_of_range_arguments_are_refused_with_what_is_accepted():
-    with pytest.raises(ValueError, match=r"lr_factor in \(0, 1\].*got max_rollbacks=3, lr_factor=2"):
+    with pytest.raises(ValueError, match=r"HealthWatchdog: lr_factor=2 \(accepted: in \(0, 1\]\)$"):
         HealthWatchdog(lr_factor=2)
