@@ -30,8 +30,10 @@ def freeze_first_layers(network: nn.Module, n: int) -> list[str]:
     Raises:
         ValueError: If ``n`` is negative or not below the number of layers (the last must train).
     """
+    if n == 0:
+        return []
     layers = parameter_layers(network)
-    if not 0 <= n < len(layers):
+    if not 0 < n < len(layers):
         raise ValueError(
             f"freeze_d_layers={n}: D has {len(layers)} layers with parameters "
             f"({', '.join(name for name, _ in layers)}); freeze 0 to {len(layers) - 1} of them"

@@ -11,9 +11,9 @@ from functools import partial
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_gan import GAN
+from lightning_gan.data.tensors import BatchedTensorDataset, tensor_loader
 from lightning_gan.losses import MinimaxLoss
 from tests.helpers import quiet_trainer
 
@@ -62,7 +62,7 @@ class QuadraticD(nn.Module):
 @pytest.fixture(scope="module")
 def trained_d():
     torch.manual_seed(0)
-    data = DataLoader(TensorDataset(torch.randn(400_000, 1)), batch_size=4000, shuffle=True)
+    data = tensor_loader(BatchedTensorDataset(torch.randn(400_000, 1)), 4000, True, False, 0)  # batch-indexed
     gan = GAN(
         FixedGaussianG(),
         QuadraticD(),
