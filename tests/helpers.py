@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from lightning import Callback, Trainer
@@ -53,23 +52,16 @@ def changed(before: dict, module: nn.Module) -> bool:
 
 
 def inspect_wandb_run(run_dir: Path) -> dict:
-    """An offline W&B run's state, config and latest metrics, as ``wandb leet inspect`` reads them.
-
-    W&B's service may still be closing the run file just after the run's process ended; the reader
-    is asked again, up to three times a second apart, before its error is reported.
-    """
-    for attempt in range(3):
-        inspected = subprocess.run(
-            ["wandb", "leet", "inspect", "--summary", "--json", str(run_dir)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if inspected.returncode == 0:
-            return json.loads(inspected.stdout)
-        time.sleep(1.0 + attempt)
-    output = f"{inspected.stdout[-2000:]}\n{inspected.stderr[-2000:]}"
-    raise AssertionError(f"wandb leet inspect {run_dir} failed three times:\n{output}")
+    """An offline W&B run's state, config and latest metrics, as ``wandb leet inspect`` reads them."""
+    inspected = subprocess.run(
+        ["wandb", "leet", "inspect", "--summary", "--json", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    files = sorted(str(path.relative_to(run_dir)) for path in Path(run_dir).rglob("*"))
+    assert inspected.returncode == 0, f"wandb leet inspect {run_dir}: {inspected.stderr[-2000:]}; {files}"
+    return json.loads(inspected.stdout)
 
 
 class SigkillAt(Callback):

@@ -154,6 +154,7 @@ def test_problems_reach_wandb_as_alerts_and_health_keys(tmp_path, monkeypatch):
     logger = WandbLogger(project="watchdog", save_dir=tmp_path, offline=True)
     fit(HealthWatchdog(rollback=True, snapshot_every=50), "collapse", iterations=230, logger=logger)
     logger.experiment.finish()
+    wandb.teardown()  # this process's W&B service ends and WANDB_SERVICE goes: later CLI runs start their own
     assert len(alerts) == 1
     assert alerts[0]["title"] == "GAN health: diversity" and alerts[0]["level"] == "WARN"
     assert alerts[0]["text"].startswith("iteration 210: samples collapsed")
