@@ -9,6 +9,7 @@ import wandb
 from lightning import Callback
 from lightning.pytorch.loggers import WandbLogger
 from torch import nn
+from wandb.sdk.wandb_run import Run
 
 from lightning_gan.callbacks import HealthWatchdog
 from tests.helpers import inspect_wandb_run, quiet_trainer, snapshot, tiny_gan, tiny_mixture
@@ -141,15 +142,16 @@ def test_a_validation_metric_regressing_past_the_tolerance_rolls_back():
     assert [(i, p.signal) for i, p in watchdog.problems] == [(30, "metric")] and watchdog.rollbacks == 1
 
 
+@pytest.mark.wandb_reader
 def test_problems_reach_wandb_as_alerts_and_health_keys(tmp_path, monkeypatch):
     alerts = []
-    original = wandb.Run.alert
+    original = Run.alert
 
     def alert(run, **kwargs):
         alerts.append(kwargs)
         return original(run, **kwargs)
 
-    monkeypatch.setattr(wandb.Run, "alert", alert)
+    monkeypatch.setattr(Run, "alert", alert)
     monkeypatch.setenv("WANDB_SILENT", "true")
     logger = WandbLogger(project="watchdog", save_dir=tmp_path, offline=True)
     fit(HealthWatchdog(rollback=True, snapshot_every=50), "collapse", iterations=230, logger=logger)
