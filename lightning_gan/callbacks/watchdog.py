@@ -107,7 +107,6 @@ class HealthWatchdog(Callback):
         updates = every * (pl_module.clock.k + 1)  # k D updates and one G update per iteration
         problems = trainer.strategy.broadcast(self.monitor.check_window(values, updates, spread), src=0)
         if problems:
-            self.candidate = None  # taken while the trouble may already have begun
             self.act(trainer, pl_module, problems)
         else:
             if self.candidate is not None:  # one more healthy window: it becomes the restore point
@@ -146,6 +145,7 @@ class HealthWatchdog(Callback):
         """Warn and alert about ``problems`` (rank 0's, on every rank); roll back if asked and allowed."""
         iteration = pl_module.iteration
         self.problems.extend((iteration, problem) for problem in problems)
+        self.candidate = None  # a snapshot not yet confirmed may hold the trouble's beginning
         can_roll_back = (
             self.rollback and self.snapshot.iteration is not None and self.rollbacks < self.max_rollbacks
         )
