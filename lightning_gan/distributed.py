@@ -45,10 +45,14 @@ def deferred_sync(strategy: object, wrapper: nn.Module | None, sync: bool) -> Ab
 
 
 def broadcast_state(module: nn.Module, src: int = 0) -> None:
-    """Copy every parameter and buffer of ``module`` from rank ``src`` to all ranks (in place)."""
+    """Copy every parameter and buffer of ``module`` from rank ``src`` to all ranks (in place).
+
+    Extra state (``get_extra_state``, e.g. ADA's update count) is not a tensor and starts equal.
+    """
     with torch.no_grad():
         for tensor in module.state_dict().values():
-            dist.broadcast(tensor, src)
+            if isinstance(tensor, torch.Tensor):
+                dist.broadcast(tensor, src)
 
 
 def average_buffers(module: nn.Module) -> None:

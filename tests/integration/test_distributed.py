@@ -33,7 +33,8 @@ def train(out: Path, *args: str) -> dict[int, dict]:
 
 def assert_equal_states(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
-    different = [key for key in a if not torch.equal(a[key], b[key])]
+    tensors = {key for key in a if isinstance(a[key], torch.Tensor)}  # the rest: extra state (ADA's count)
+    different = [k for k in a if not (torch.equal(a[k], b[k]) if k in tensors else a[k] == b[k])]
     assert not different, f"differ across ranks: {different}"
 
 
@@ -161,9 +162,14 @@ def test_per_network_wrappers_match_find_unused_parameters_bitwise(tmp_path):
 def test_batchnorm_in_both_nets_keeps_ranks_equal_and_digits_metrics_sync(tmp_path):
     # DCGAN nets: BatchNorm in G and D, D called separately on reals and fakes. Buffers are
     # averaged over ranks before validation and at the end, so running statistics agree too.
-    ranks = train(tmp_path, "--net", "dcgan", "--ema", "--iterations", "6", "--val-every", "6")
+    # With ADA: each rank's r_t sums are added over both before p moves, so p stays equal too.
+    ranks = train(tmp_path, "--net", "dcgan", "--ema", "--iterations", "5", "--val-every", "5", "--ada")
     assert any("running_mean" in key for key in ranks[0]["state"])
     assert_equal_states(ranks[0]["state"], ranks[1]["state"])
+    # p starts at 0.5 and moves by ±(2 ranks × 32 reals) / 6400 in each of 5 D updates: an odd number of
+    # 0.01 steps (with one rank's sums alone, ±0.005 steps would leave it a half-integer number).
+    steps = (ranks[0]["state"]["augment.p"].item() - 0.5) / 0.01
+    assert steps != 0 and steps == pytest.approx(round(steps), abs=1e-3)
     # The digits FD/KID and class coverage were computed over both ranks' shards and agree.
     last = ranks[0]["val"][-1]
     assert {"val/fd", "val/kid", "val/classes", "val/class_kl"} <= last.keys()

@@ -15,6 +15,7 @@ from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_
 from torch.utils.data import DataLoader, DistributedSampler
 
 from lightning_gan import GAN
+from lightning_gan.ada import AdaptiveAugment
 from lightning_gan.data import DigitsDataModule, GaussianMixtureDataModule
 from lightning_gan.data.tensors import keep_batch, tensor_loader
 from lightning_gan.ema import GeneratorEMA
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--save-at", type=int, default=0, help="checkpoint at this iteration's last batch")
     parser.add_argument("--resume", type=Path, default=None, help="resume the fit from this checkpoint")
     parser.add_argument("--compile", action="store_true", help="GAN(compile=...) with the aot_eager backend")
+    parser.add_argument("--ada", action="store_true", help="AdaptiveAugment, p adjusted every D update")
     args = parser.parse_args()
 
     seed_everything(0)
@@ -135,6 +137,7 @@ def main() -> None:
         accumulate_grad_batches=args.accumulate,
         global_noise=args.global_noise,
         compile={"backend": "aot_eager"} if args.compile else False,
+        augment=AdaptiveAugment(speed_images=6400, interval=1, initial_p=0.5) if args.ada else None,
     )
     trainer = Trainer(
         accelerator="cpu",
