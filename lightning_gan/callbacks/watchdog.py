@@ -27,11 +27,14 @@ class HealthWatchdog(Callback):
     With ``rollback=True`` a healthy window at least ``snapshot_every`` iterations after the last
     snapshot takes a new in-memory :class:`.Snapshot` (networks, G_ema, optimizers, schedules),
     which becomes the restore point once the next window is healthy too (trouble that began just
-    before a snapshot shows one window later). A problem restores the restore point and multiplies
-    every learning rate by ``lr_factor``, at most ``max_rollbacks`` times. The iteration count does
-    not go back. Decisions are rank 0's, broadcast, so every rank rolls back together. The
-    diversity probe draws its latents from its own seeded stream and runs G in eval mode without
-    gradients: a watchdog that finds nothing changes no number of the fit.
+    before a snapshot shows one window later); the restore point before it is kept as well. A
+    problem restores the restore point, or, when the trouble comes back before a new one was
+    confirmed (it grew slowly and the newest point already held it), the one before; at most
+    ``max_rollbacks`` times. Each rollback lowers the learning rates by ``lr_factor`` more than the
+    restored state had them: ``lr = lr_snapshot · lr_factor^(rollbacks since the snapshot)``. The
+    iteration count does not go back. Decisions are rank 0's, broadcast, so every rank rolls back
+    together. The diversity probe draws its latents from its own seeded stream and runs G in eval
+    mode without gradients: a watchdog that finds nothing changes no number of the fit.
 
     Args:
         rollback: Restore the last healthy snapshot on a problem (else only warn).
@@ -81,8 +84,9 @@ class HealthWatchdog(Callback):
         )
         self.rollback, self.max_rollbacks, self.lr_factor = rollback, max_rollbacks, lr_factor
         self.snapshot_every, self.diversity_samples, self.seed = snapshot_every, diversity_samples, seed
-        self.snapshot, self.candidate = Snapshot(), None
+        self.snapshot, self.previous, self.candidate = Snapshot(), Snapshot(), None
         self.taken_at = -snapshot_every
+        self.restored_to: int | None = None  # the iteration of the state the last rollback restored
         self.rollbacks = 0
         self.problems: list[tuple[int, Problem]] = []
         self.judged = -1
@@ -110,10 +114,10 @@ class HealthWatchdog(Callback):
             self.act(trainer, pl_module, problems)
         else:
             if self.candidate is not None:  # one more healthy window: it becomes the restore point
-                self.snapshot, self.candidate = self.candidate, None
+                self.previous, self.snapshot, self.candidate = self.snapshot, self.candidate, None
             if self.rollback and iteration - self.taken_at >= self.snapshot_every:
                 self.candidate, self.taken_at = Snapshot(), iteration
-                self.candidate.take(trainer, pl_module, iteration)
+                self.candidate.take(trainer, pl_module, iteration, self.rollbacks)
         health = {"health/problems": len(problems), "health/rollbacks": self.rollbacks}
         if spread is not None:
             health["health/diversity"] = spread
@@ -150,10 +154,14 @@ class HealthWatchdog(Callback):
             self.rollback and self.snapshot.iteration is not None and self.rollbacks < self.max_rollbacks
         )
         if can_roll_back:
-            self.snapshot.restore(trainer, pl_module, self.lr_factor)
+            if self.restored_to == self.snapshot.iteration and self.previous.iteration is not None:
+                self.snapshot, self.previous = self.previous, Snapshot()  # the newest held the trouble
             self.rollbacks += 1
+            factor = self.lr_factor ** (self.rollbacks - self.snapshot.rollbacks)  # one per rollback since
+            self.snapshot.restore(trainer, pl_module, factor)
+            self.restored_to = self.snapshot.iteration
             action = (
-                f"rolled back to iteration {self.snapshot.iteration} with learning rates × {self.lr_factor} "
+                f"rolled back to iteration {self.snapshot.iteration} with learning rates × {factor:g} "
                 f"(rollback {self.rollbacks} of {self.max_rollbacks})"
             )
         elif self.rollback:

@@ -28,10 +28,11 @@ class Snapshot:
 
     def __init__(self) -> None:
         self.iteration: int | None = None
+        self.rollbacks = 0
         self.state: dict[str, Any] = {}
 
-    def take(self, trainer: Trainer, module: LightningModule, iteration: int) -> None:
-        """Copy the state now, at ``iteration``."""
+    def take(self, trainer: Trainer, module: LightningModule, iteration: int, rollbacks: int = 0) -> None:
+        """Copy the state now, at ``iteration``, after ``rollbacks`` rollbacks of the fit."""
         self.state = host_copy(
             {
                 "module": module.state_dict(),
@@ -39,7 +40,7 @@ class Snapshot:
                 "schedulers": [config.scheduler.state_dict() for config in trainer.lr_scheduler_configs],
             }
         )
-        self.iteration = iteration
+        self.iteration, self.rollbacks = iteration, rollbacks
 
     def restore(self, trainer: Trainer, module: LightningModule, lr_factor: float) -> None:
         """Load the copied state back, then multiply every learning rate by ``lr_factor``.

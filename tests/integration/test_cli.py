@@ -1,3 +1,5 @@
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -70,9 +72,14 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
     # Its own W&B service, as from a shell: not the one a W&B run of this test process left in WANDB_SERVICE.
     env = {key: value for key, value in os.environ.items() if key != "WANDB_SERVICE"}
     env |= {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env |= {"WANDB_DATA_DIR": str(tmp_path / "wandb_data"), "WANDB_CACHE_DIR": str(tmp_path / "wandb_cache")}
     args = [
         "lightning-gan",
         "fit",
+        # An online logger (log_model uploads every checkpoint it writes) in an offline environment:
+        # W&B keeps the artifacts in the offline run for `wandb sync`, where they can be read back.
+        "--trainer.logger.init_args.offline=false",
+        "--trainer.logger.init_args.log_model=all",
         "--model.init_args.max_iterations=60",
         "--trainer.val_check_interval=30",
         "--trainer.log_every_n_steps=10",
@@ -124,6 +131,23 @@ def test_fit_writes_offline_wandb_run_pngs_and_loadable_checkpoint(tmp_path):
     state = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     assert torch.equal(gan.generator.net[0].weight, state["generator.net.0.weight"])
     assert gan.sample(4).shape == (4, 2)
+
+    # Checkpoints as W&B artifacts under one name, each file as written at each save; its metadata names
+    # the file and the score. (Lightning's logger also tags last.ckpt "best": its callback has no monitor.)
+    artifacts = [record["artifact"] for record in records if record.get("type") == "artifact"]
+    saved = [json.loads(a["metadata"])["original_filename"] for a in artifacts]
+    assert sorted(saved) == ["best.ckpt", "last.ckpt", "last.ckpt"]  # at 60 reverse KL was no better
+    assert {(a["name"], a["type"]) for a in artifacts} == {(f"model-{run['run_id']}", "model")}
+    for name in ("best.ckpt", "last.ckpt"):
+        [uploaded, *_] = [
+            a for a in reversed(artifacts) if json.loads(a["metadata"])["original_filename"] == name
+        ]
+        [content] = uploaded["manifest"]["contents"]
+        file = folder / "checkpoints" / name
+        assert content["digest"] == base64.b64encode(hashlib.md5(file.read_bytes()).digest()).decode()
+    [best] = [a for a in artifacts if json.loads(a["metadata"])["original_filename"] == "best.ckpt"]
+    first = dict(pair.split("=") for pair in done.stdout.strip().splitlines()[-2].split(": ")[1].split())
+    assert json.loads(best["metadata"])["score"] == pytest.approx(float(first["val/reverse_kl"]), rel=1e-3)
 
 
 def test_strategy_objects_chosen_from_yaml(tmp_path):

@@ -19,13 +19,13 @@ INJECT_AT = 200  # the failure starts in iteration 201; the window ending at 210
 
 
 class Inject(Callback):
-    """Breaks the fit once, at the start of iteration ``INJECT_AT + 1``."""
+    """Breaks the fit once, at the start of iteration ``at + 1``."""
 
-    def __init__(self, how: str) -> None:
-        self.how, self.done = how, False
+    def __init__(self, how: str, at: int = INJECT_AT) -> None:
+        self.how, self.at, self.done = how, at, False
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if pl_module.iteration != INJECT_AT or self.done:
+        if pl_module.iteration != self.at or self.done:
             return
         self.done = True
         with torch.no_grad():
@@ -36,6 +36,11 @@ class Inject(Callback):
             elif self.how == "collapse":  # G's output layer zeroed: every sample is its bias
                 [*linears] = (m for m in pl_module.generator.modules() if isinstance(m, nn.Linear))
                 linears[-1].weight.zero_()
+            elif self.how == "saturate":  # G stops learning 10 away from the data; D learns 10× faster
+                [*linears] = (m for m in pl_module.generator.modules() if isinstance(m, nn.Linear))
+                linears[-1].bias += 10.0
+                trainer.optimizers[0].param_groups[0]["lr"] = 0.0
+                trainer.optimizers[1].param_groups[0]["lr"] = 10 * LR
 
 
 class Record(Callback):
@@ -53,13 +58,18 @@ class Record(Callback):
 
 
 def fit(
-    watchdog: HealthWatchdog | None, inject: str | None = None, iterations: int = 300, logger=False, extra=()
+    watchdog: HealthWatchdog | None,
+    inject: str | None = None,
+    iterations: int = 300,
+    logger=False,
+    extra=(),
+    at: int = INJECT_AT,
 ):
     torch.manual_seed(0)
     adam = functools.partial(torch.optim.Adam, lr=LR, betas=(0.5, 0.999))
     gan = tiny_gan(g_optimizer=adam, d_optimizer=adam, max_iterations=iterations)
     record = Record()
-    callbacks = [*([Inject(inject)] if inject else []), *([watchdog] if watchdog else []), record, *extra]
+    callbacks = [*([Inject(inject, at)] if inject else []), *([watchdog] if watchdog else []), record, *extra]
     trainer = quiet_trainer(callbacks=callbacks, log_every_n_steps=10, limit_val_batches=0, logger=logger)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -92,6 +102,29 @@ def test_an_injected_failure_is_detected_rolled_back_and_recovered(inject, signa
     assert record.windows[300]["health/rollbacks"] == 1
     assert abs(record.windows[300]["train/d_loss"] - record.windows[200]["train/d_loss"]) < 0.5
     assert torch.isfinite(gan.sample(64)).all() and gan.iteration == 300
+
+
+@pytest.mark.slow
+def test_a_slowly_saturating_d_is_rolled_back_past_the_restore_point_that_already_held_it():
+    # Injected after iteration 220 (just past the restore point 210, confirmed at 220), D needs about
+    # a hundred iterations to win outright, so the restore point taken meanwhile already holds the trouble.
+    watchdog = HealthWatchdog(rollback=True, snapshot_every=100)
+    _, trainer, record, warned = fit(watchdog, "saturate", iterations=420, at=220)
+    (first, saturated), (second, again) = watchdog.problems
+    assert saturated.signal == again.signal == "saturation" and len(warned) == 2
+    newest = max(
+        c for c in range(10, first, 100) if c + 10 < first
+    )  # taken at 10, 110, ...; confirmed 10 later
+    assert 220 < newest < first < second
+    assert f"iteration {first}: D saturated" in warned[0]
+    assert f"rolled back to iteration {newest} with learning rates × 0.5 (rollback 1 of 3)" in warned[0]
+    # The trouble came back before a new restore point: back to the one before, rates × 0.5 once more.
+    assert "rolled back to iteration 210 with learning rates × 0.25 (rollback 2 of 3)" in warned[1]
+    for key, value in record.weights[second].items():
+        assert torch.equal(value, record.weights[210][key]), key
+    assert [group["lr"] for opt in trainer.optimizers for group in opt.param_groups] == [LR / 4, LR / 4]
+    assert all(window["health/problems"] == 0 for i, window in record.windows.items() if i > second)
+    assert record.windows[420]["train/d_real"] < 0.9 and record.windows[420]["train/d_fake"] > 0.1
 
 
 def test_warn_only_reports_the_failure_and_changes_nothing_else():
