@@ -35,14 +35,24 @@ class ResumableSampler(DistributedSampler):
     ) -> None:
         seed = int(os.environ.get("PL_GLOBAL_SEED", 0)) if seed is None else seed
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
-        #: Indices of the epoch to skip on the next ``__iter__`` only (set when resuming).
-        self.start = 0
+        #: Skip the first :attr:`start` indices of epoch :attr:`start_epoch` (set when resuming), once.
+        self.start, self.start_epoch = 0, 0
+        #: The epoch last iterated, the indices skipped at its start and the batches training used of it.
+        self.iterated_epoch: int | None = None
+        self.skipped = self.used_batches = 0
 
     def __iter__(self) -> Iterator[int]:
-        """This rank's indices of epoch :attr:`epoch`, from :attr:`start` on (which then resets to 0)."""
+        """This rank's indices of epoch :attr:`epoch`; the resumed epoch's from :attr:`start` on.
+
+        The skip applies only if the epoch being iterated is :attr:`start_epoch`: a checkpoint
+        written after an epoch's last batch resumes in the next epoch, from its start. It is read when
+        the first index is drawn, after Lightning has set the epoch, and then cleared.
+        """
         indices = list(super().__iter__())
-        start, self.start = self.start, 0
-        return iter(indices[start:])
+        self.iterated_epoch, self.used_batches = self.epoch, 0
+        self.skipped = self.start if self.epoch == self.start_epoch else 0
+        self.start = 0
+        return iter(indices[self.skipped :])
 
 
 class ResumableLoader(DataLoader):
@@ -83,18 +93,18 @@ class ResumableLoader(DataLoader):
             # The loader's own generator seeds workers, so iterating never draws from the global stream.
             generator=torch.Generator().manual_seed(sampler.seed),
         )
-        self.batches_consumed = 0
-        self._resume_at = 0
 
-    def __iter__(self) -> Iterator[Any]:
-        """Start an epoch at batch 0, or at the resumed position once after :meth:`load_state_dict`."""
-        self.sampler.start = self._resume_at * self.batch_size
-        self.batches_consumed, self._resume_at = self._resume_at, 0
-        return super().__iter__()
+    @property
+    def batches_consumed(self) -> int:
+        """Batches of the current epoch used by training, those skipped on resuming included."""
+        sampler = self.sampler
+        if sampler.iterated_epoch != sampler.epoch:  # the epoch was set, its first batch not drawn yet
+            return 0
+        return sampler.skipped // self.batch_size + sampler.used_batches
 
     def consumed_batch(self) -> None:
         """Count one batch as used by training (called by the training loop for every batch)."""
-        self.batches_consumed += 1
+        self.sampler.used_batches += 1
 
     def state_dict(self) -> dict[str, int]:
         """The permutations' seed, the epoch and the batches of it the model consumed."""
@@ -105,10 +115,15 @@ class ResumableLoader(DataLoader):
         }
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
-        """Resume at batch ``batches_consumed`` of epoch ``epoch`` (of the saved seed's order) next time."""
+        """Resume at batch ``batches_consumed`` of epoch ``epoch`` (of the saved seed's order).
+
+        If Lightning goes on with the next epoch instead (the checkpoint was written after the saved
+        epoch's last batch), that epoch starts at batch 0.
+        """
         self.sampler.seed = state_dict["seed"]
         self.sampler.set_epoch(state_dict["epoch"])
-        self._resume_at = state_dict["batches_consumed"]
+        self.sampler.start = state_dict["batches_consumed"] * self.batch_size
+        self.sampler.start_epoch = state_dict["epoch"]
 
 
 def training_loader(

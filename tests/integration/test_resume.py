@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning import seed_everything
+from lightning import Callback, seed_everything
 
 from tests.helpers import REPO, quiet_trainer, snapshot, tiny_gan, tiny_mixture
 
@@ -207,3 +207,39 @@ def test_checkpoint_from_another_number_of_processes_resumes_with_a_warning(tmp_
         quiet_trainer(max_steps=8, limit_val_batches=0).fit(
             tiny_gan(), tiny_mixture(), ckpt_path=tmp_path / "two.ckpt", weights_only=False
         )
+
+
+class SaveAt(Callback):
+    """Save a checkpoint after the batch that leaves the clock at ``(iteration, d_steps, micro_batch)``."""
+
+    def __init__(self, at: tuple[int, int, int], path: Path) -> None:
+        self.at, self.path = at, path
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        clock = pl_module.clock
+        if (clock.iteration, clock.d_steps, clock.micro_batch) == self.at:
+            trainer.save_checkpoint(self.path)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [(3, 1, 1), (3, 0, 1), (3, 1, 0), (4, 0, 0), (3, 0, 0), (2, 0, 0)],
+)
+def test_a_checkpoint_mid_iteration_resumes_to_the_uninterrupted_run(tmp_path, at):
+    """k = 2 D updates of 2 micro-batches each per iteration: a checkpoint after any batch resumes exactly."""
+    seed_everything(3)
+    whole = tiny_gan(d_steps_per_g_step=2, accumulate_grad_batches=2, max_iterations=6)
+    quiet_trainer(limit_val_batches=0, callbacks=[SaveAt(at, tmp_path / "mid.ckpt")]).fit(
+        whole, tiny_mixture()
+    )
+    clock = torch.load(tmp_path / "mid.ckpt", weights_only=False)["gan_state"]["clock"]
+    assert (clock["iteration"], clock["d_steps"], clock["micro_batch"]) == at
+    resumed = tiny_gan(d_steps_per_g_step=2, accumulate_grad_batches=2, max_iterations=6)
+    quiet_trainer(limit_val_batches=0).fit(
+        resumed, tiny_mixture(), ckpt_path=tmp_path / "mid.ckpt", weights_only=False
+    )
+    assert resumed.iteration == whole.iteration == 6
+    assert resumed.clock.images_seen == whole.clock.images_seen == 6 * 2 * 64  # G sees 2 micro-batches
+    expected = snapshot(whole)
+    for key, value in snapshot(resumed).items():
+        assert torch.equal(value, expected[key]), key

@@ -66,3 +66,41 @@ def test_resuming_at_an_epoch_boundary_or_the_last_batch_ends_the_epoch_cleanly(
     loader = ResumableLoader(DATA, 8, ResumableSampler(DATA), drop_last=True)
     loader.load_state_dict({"seed": 0, "epoch": 0, "batches_consumed": consumed})
     assert len(batches(loader)) == 5 - consumed
+
+
+class FakeTrainer:
+    """What training_loader reads from a trainer: its world size and rank."""
+
+    world_size, global_rank = 2, 1
+
+
+def test_training_loader_takes_the_trainers_shard_and_shuffles_unless_told_not_to(monkeypatch):
+    monkeypatch.delenv("PL_GLOBAL_SEED", raising=False)
+    loader = training_loader(DATA, 4, trainer=FakeTrainer())
+    reference = list(DistributedSampler(DATA, num_replicas=2, rank=1, shuffle=True, seed=0))
+    assert [i for batch in batches(loader) for i in batch] == reference  # the run seed defaults to 0
+    assert (loader.sampler.num_replicas, loader.sampler.rank, loader.sampler.shuffle) == (2, 1, True)
+    in_order = training_loader(DATA, 4, trainer=FakeTrainer(), shuffle=False)
+    assert [i for batch in batches(in_order) for i in batch] == list(range(1, 40, 2))
+    assert loader.num_workers == 0 and not loader.persistent_workers and loader.batches_consumed == 0
+
+
+def test_a_sampler_starts_at_the_epochs_first_index_and_resets_after_a_partial_epoch():
+    sampler = ResumableSampler(DATA, shuffle=False, seed=0)
+    assert sampler.start == 0 and list(sampler)[:2] == [0, 1]
+    sampler.start = 5
+    assert list(sampler)[0] == 5 and list(sampler)[0] == 0  # the skip applies to one epoch only
+
+
+def test_the_skip_applies_to_the_saved_epoch_only():
+    # Written after epoch 0's last batch: Lightning goes on with epoch 1, which must start at batch 0.
+    loader = ResumableLoader(DATA, 8, ResumableSampler(DATA, seed=0), drop_last=True)
+    loader.load_state_dict({"seed": 0, "epoch": 0, "batches_consumed": 5})
+    iterator = iter(loader)  # Lightning asks for the iterator before it sets the next epoch
+    loader.sampler.set_epoch(1)
+    assert loader.batches_consumed == 0  # epoch 1 set, nothing drawn from it yet
+    reference = ResumableLoader(DATA, 8, ResumableSampler(DATA, seed=0), drop_last=True)
+    reference.sampler.set_epoch(1)
+    assert [batch[0].tolist() for batch in iterator] == batches(reference)
+    loader.consumed_batch()
+    assert loader.state_dict() == {"seed": 0, "epoch": 1, "batches_consumed": 1}
