@@ -117,7 +117,7 @@ class GAN(EvaluationHooks, LightningModule):
         compile: CompileOption = False,
         init_from: str | None = None,
         freeze_d_layers: int = 0,
-    ) -> None:
+    ) -> None:  # pragma: no mutate block (save_hyperparameters reads this frame)
         super().__init__()
         checks.check_latent_dim(generator)
         checks.check_choice("scheduler_interval", scheduler_interval, ("iteration", "epoch"))

@@ -91,3 +91,45 @@ def test_class_mismatches_fail_at_setup(g_classes, d_classes, data_classes, matc
     data.num_classes = data_classes
     with pytest.raises(ValueError, match=match):
         quiet_trainer(max_steps=2).fit(gan, data)
+
+
+class RecordingEvaluation(nn.Module):
+    """Stands in for the GAN's Evaluation: keeps what validation feeds it."""
+
+    def __init__(self):
+        super().__init__()
+        self.fed = []
+
+    def update(self, real_logits, fake_logits, fake):
+        self.fed.append((real_logits, fake_logits, fake))
+
+
+def test_validation_scores_reals_with_their_labels_and_fakes_with_the_labels_they_were_drawn_for():
+    gan = digits_cgan().eval()
+    gan.evaluation = RecordingEvaluation()
+    real, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 3, 4, 5])
+    torch.manual_seed(5)
+    gan.validation_step((real, labels), 0)
+    gan.test_step((real, labels), 1)  # the same measurements
+    torch.manual_seed(5)  # reference: labels drawn first, then G's samples for exactly those labels
+    fake_labels = gan.sample_labels(6)
+    fake = gan.sample(6, labels=fake_labels)
+    with torch.no_grad():
+        expected = (gan.discriminator(real, labels), gan.discriminator(fake, fake_labels), fake)
+    got = gan.evaluation.fed[0]
+    for value, reference in zip(got, expected, strict=True):
+        torch.testing.assert_close(value.reshape(reference.shape), reference)
+    assert len(gan.evaluation.fed) == 2
+
+
+def test_penalties_score_the_reals_with_their_labels():
+    from lightning_gan.regularizers import R1Penalty
+
+    gan = digits_cgan(max_iterations=2, regularizers=[R1Penalty(gamma=1.0, every=1)])
+    data = RecordingDigits(image_size=8, batch_size=16)
+    quiet_trainer(limit_val_batches=0).fit(gan, data)
+    d_calls = [c for c in gan.discriminator.calls if len(c) == 16]
+    assert len(d_calls) == 2 * 4  # per iteration: reals, fakes, reals again for R1, fakes in G's phase
+    for i, labels in enumerate(data.batches[:2]):
+        for call in d_calls[4 * i : 4 * i + 4]:
+            assert torch.equal(call, labels)

@@ -48,19 +48,44 @@ def test_buffers_are_copied():
     torch.testing.assert_close(average.running_var, net.running_var)
 
 
+ONE_OF = "GeneratorEMA takes exactly one of half_life_images and decay, got "
+
+
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, message",
     [
-        ({}, "exactly one"),
-        ({"half_life_images": 10, "decay": 0.9}, "exactly one"),
-        ({"decay": 1.0}, r"decay must be in \[0, 1\)"),
-        ({"half_life_images": -5}, "half_life_images must be > 0"),
-        ({"decay": 0.9, "ramp_up": 0.05}, "ramp_up"),
+        (
+            {},
+            ONE_OF + "half_life_images=None, decay=None",
+        ),
+        (
+            {"half_life_images": 10, "decay": 0.9},
+            ONE_OF + "half_life_images=10, decay=0.9",
+        ),
+        ({"decay": 1.0}, "GeneratorEMA: decay must be in [0, 1), got 1.0"),
+        ({"decay": -0.1}, "GeneratorEMA: decay must be in [0, 1), got -0.1"),
+        ({"half_life_images": 0}, "GeneratorEMA: half_life_images must be > 0, got 0"),
+        (
+            {"half_life_images": 10, "ramp_up": 0},
+            "GeneratorEMA: ramp_up must be > 0 and used with half_life_images, got 0",
+        ),
+        (
+            {"decay": 0.9, "ramp_up": 0.05},
+            "GeneratorEMA: ramp_up must be > 0 and used with half_life_images, got 0.05",
+        ),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError) as raised:
         GeneratorEMA(**kwargs)
+    assert str(raised.value) == message
+
+
+def test_boundary_arguments_are_accepted():
+    assert GeneratorEMA(decay=0.0).beta(64, 0) == 0.0  # β = 0: G_ema copies G
+    assert GeneratorEMA(half_life_images=0.5).beta(1, 0) == pytest.approx(0.25)  # two half-lives per update
+    # A ramped half-life below one image: 0.05 · 10 = 0.5 images, so one image is two half-lives.
+    assert GeneratorEMA(half_life_images=100, ramp_up=0.05).beta(1, 10) == pytest.approx(0.25)
 
 
 def test_gan_tracks_g_and_samples_from_the_average(tmp_path):

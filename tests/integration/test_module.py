@@ -1,8 +1,10 @@
 import csv
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
+from lightning import Callback
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch import nn
@@ -148,11 +150,30 @@ class RecordingGAN(GAN):
         return out
 
 
+class GradientNorms(Callback):
+    """The L2 norm of all of G's and of D's gradients at each of their optimizer steps."""
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.norms = {"g": [], "d": []}
+        for name, optimizer in zip(("g", "d"), trainer.optimizers, strict=True):
+            optimizer.register_step_pre_hook(partial(self.record, self.norms[name]))
+
+    @staticmethod
+    def record(norms, optimizer, args, kwargs) -> None:
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
+
+
 def test_logging_window_means_and_one_x_axis(tmp_path):
     gan = tiny_gan(RecordingGAN, max_iterations=12, d_steps_per_g_step=2)
     logger = CSVLogger(tmp_path, name="csv")
+    norms = GradientNorms()
     trainer = quiet_trainer(
-        logger=logger, log_every_n_steps=4, val_check_interval=6, check_val_every_n_epoch=None
+        logger=logger,
+        log_every_n_steps=4,
+        val_check_interval=6,
+        check_val_every_n_epoch=None,
+        callbacks=[norms],
     )
     trainer.fit(gan, tiny_mixture())
     rows = list(csv.DictReader(open(Path(logger.log_dir) / "metrics.csv")))
@@ -166,6 +187,11 @@ def test_logging_window_means_and_one_x_axis(tmp_path):
         for key, per_iteration in (("d_loss", 2), ("d_real", 2), ("d_fake", 2), ("g_loss", 1)):
             steps = gan.steps[key][window * 4 * per_iteration : (window + 1) * 4 * per_iteration]
             assert float(logged[step][f"train/{key}"]) == pytest.approx(sum(steps) / len(steps), rel=1e-5)
+        # Gradient norms: those of the window's last updates (the last of its iteration's k D updates).
+        assert float(logged[step]["train/grad_norm_d"]) == pytest.approx(
+            norms.norms["d"][2 * step - 1], rel=1e-5
+        )
+        assert float(logged[step]["train/grad_norm_g"]) == pytest.approx(norms.norms["g"][step - 1], rel=1e-5)
     assert "train/d_loss" in trainer.callback_metrics and "val/reverse_kl" in trainer.callback_metrics
 
 

@@ -78,8 +78,26 @@ def test_packed_d_gradient_is_taken_per_group():
 
 @pytest.mark.parametrize("every", [0, -3])
 def test_lazy_interval_validated(every):
-    with pytest.raises(ValueError, match="every"):
+    with pytest.raises(ValueError) as raised:
         R1Penalty(every=every)
+    assert str(raised.value) == f"R1Penalty: every (the lazy interval) must be >= 1, got {every}"
+
+
+def test_gradient_penalty_interpolates_in_the_samples_dtype():
+    d, a = Quadratic(A).double(), torch.tensor(A, dtype=torch.float64)
+    real, fake = REAL.double(), FAKE.double()
+    torch.manual_seed(7)
+    value = GradientPenalty(weight=10).penalty(d, real, fake)
+    torch.manual_seed(7)
+    eps = torch.rand(3, 1, dtype=torch.float64)  # drawn in float64, not drawn in float32 and cast
+    x_hat = eps * real + (1 - eps) * fake
+    expected = 10 * ((2 * x_hat @ a).norm(dim=1) - 1).square().mean()
+    assert value.dtype == torch.float64 and value.item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_weight_clipping_acts_after_every_update():
+    clipping = WeightClipping(clip=0.5)
+    assert clipping.every == 1 and all(clipping.is_due(update) for update in range(1, 5))
 
 
 def test_weight_clipping_bounds_parameters():

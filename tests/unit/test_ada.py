@@ -88,3 +88,46 @@ def test_state_round_trip_continues_the_same_adjustments():
 def test_out_of_range_settings_are_named_with_what_is_accepted():
     with pytest.raises(ValueError, match=r"target=1\.5 \(accepted: in \[0, 1\)\); interval=0"):
         AdaptiveAugment(target=1.5, interval=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "wrong"),
+    [
+        ({"target": 1.0}, "target=1.0 (accepted: in [0, 1))"),
+        ({"target": -0.1}, "target=-0.1 (accepted: in [0, 1))"),
+        ({"speed_images": 0}, "speed_images=0 (accepted: >= 1)"),
+        ({"interval": 0}, "interval=0 (accepted: >= 1)"),
+        ({"max_p": 0.0}, "max_p=0.0 (accepted: in (0, 1])"),
+        ({"max_p": 1.5}, "max_p=1.5 (accepted: in (0, 1])"),
+        ({"initial_p": -0.1}, "initial_p=-0.1 (accepted: in [0, max_p])"),
+        ({"max_p": 0.5, "initial_p": 0.6}, "initial_p=0.6 (accepted: in [0, max_p])"),
+    ],
+)
+def test_each_out_of_range_setting_is_named_exactly(kwargs, wrong):
+    with pytest.raises(ValueError) as raised:
+        AdaptiveAugment(**kwargs)
+    assert str(raised.value) == f"AdaptiveAugment: {wrong}"
+
+
+def test_boundary_settings_are_accepted_and_defaults_are_the_papers():
+    AdaptiveAugment(target=0.0, speed_images=1, interval=1, max_p=1.0, initial_p=1.0)
+    AdaptiveAugment(max_p=0.5, initial_p=0.0)
+    ada = AdaptiveAugment()
+    # StyleGAN2-ADA: target 0.6, p from 0 to 1 over 500k images, adjusted every 4 D updates.
+    assert (ada.target, ada.speed_images, ada.interval, ada.max_p, ada.p.item()) == (
+        0.6,
+        500_000,
+        4,
+        1.0,
+        0.0,
+    )
+    assert ada.ops == ["color", "translation", "cutout"]
+    assert (ada.translation_ratio, ada.cutout_ratio) == (0.125, 0.5)
+    custom = AdaptiveAugment("translation", translation_ratio=0.25, cutout_ratio=0.3)
+    assert (custom.ops, custom.translation_ratio, custom.cutout_ratio) == (["translation"], 0.25, 0.3)
+
+
+def test_non_image_input_is_named():
+    with pytest.raises(ValueError) as raised:
+        AdaptiveAugment()(torch.randn(4, 2))
+    assert str(raised.value) == "AdaptiveAugment works on (N, C, H, W) images, got shape (4, 2)"

@@ -175,3 +175,10 @@ def test_relativistic_is_shift_invariant():
     assert loss.generator_loss(FAKE - 2, REAL - 2).item() == pytest.approx(
         loss.generator_loss(FAKE, REAL).item(), rel=1e-6
     )
+
+
+def test_relativistic_g_loss_without_real_logits_says_so_and_losses_print_their_name():
+    with pytest.raises(ValueError) as raised:
+        RelativisticAverageLoss().generator_loss(torch.zeros(2))
+    assert str(raised.value) == "RelativisticAverageLoss.generator_loss needs the real logits, got None"
+    assert repr(NonSaturatingLoss()) == "NonSaturatingLoss()" and repr(MinimaxLoss()) == "MinimaxLoss()"

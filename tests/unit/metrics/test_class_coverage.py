@@ -65,3 +65,25 @@ def test_metric_reports_the_inception_score_of_what_it_classified():
     p = logits.softmax(1)
     reference = torch.exp((p * (p.log() - p.mean(0).log())).sum(1).mean())
     assert metric.compute()["inception_score"].item() == pytest.approx(reference.item(), rel=1e-9)
+
+
+def test_two_ranks_sum_their_sums_to_the_metric_on_all_samples():
+    from tests.unit.metrics.test_mode_coverage import rank0_of_two
+
+    torch.manual_seed(0)
+    mine, theirs = torch.randn(5, 3) * 4, torch.randn(7, 3) * 4
+    rank1, whole = ClassCoverage(Lookup(), num_classes=3), ClassCoverage(Lookup(), num_classes=3)
+    rank1.update(theirs)
+    whole.update(torch.cat([mine, theirs]))
+    rank0 = ClassCoverage(Lookup(), num_classes=3, **rank0_of_two(rank1))
+    rank0.update(mine)
+    got, expected = rank0.compute(), whole.compute()
+    assert {k: float(v) for k, v in got.items()} == pytest.approx({k: float(v) for k, v in expected.items()})
+    assert rank0.counts.dtype == torch.long
+    assert (
+        rank0.confidence_sum.dtype
+        == rank0.probability_sum.dtype
+        == rank0.negentropy_sum.dtype
+        == torch.float64
+    )
+    assert not any(p.requires_grad for p in rank0.classifier.parameters())

@@ -100,3 +100,19 @@ def test_fd_and_kid_equal_torchmetrics_fed_by_the_extractor_itself():
         kid_mean, kid_std = kid.compute()
     torch.testing.assert_close(shared["fd"], fid.compute())
     torch.testing.assert_close((shared["kid"], shared["kid_std"]), (kid_mean, kid_std))
+
+
+def test_settings_are_checked_with_their_accepted_ranges():
+    with pytest.raises(ValueError) as raised:
+        FeatureDistance(nn.Identity(), torch.randn(10, 2), n_generated=10)
+    assert str(raised.value) == "features (Identity) must expose an integer num_features"
+    with pytest.raises(ValueError) as raised:
+        FeatureDistance(identity_features(2), torch.randn(30, 2), n_generated=40, kid_subset_size=1)
+    assert str(raised.value) == (
+        "kid_subset_size must be in [2, min(reference samples, generated samples)] = [2, 30], got 1 "
+        "(30 reference, 40 generated per evaluation)"
+    )
+    smallest = FeatureDistance(identity_features(2), torch.randn(30, 2), n_generated=40, kid_subset_size=2)
+    assert smallest.kid.subset_size == 2
+    defaults = FeatureDistance(identity_features(2), torch.randn(300, 2), n_generated=200)
+    assert (defaults.kid.subset_size, defaults.kid.subsets, defaults.batch_size) == (100, 50, 256)

@@ -68,3 +68,29 @@ def test_inception_features_feed_the_distances_and_stay_out_of_checkpoints(fake_
     assert [tuple(x.shape) for x in fake_inception[0].inputs] == [(8, 3, 64, 64)] * 2
     assert all(x.dtype == torch.uint8 for x in fake_inception[0].inputs)
     assert not any("scale" in key for key in distance.state_dict())
+
+
+def test_values_below_minus_one_become_byte_zero(fake_inception):
+    InceptionFeatures()(torch.full((1, 3, 30, 30), -1.5))  # not wrapped around to 191
+    assert fake_inception[0].inputs[0].unique().tolist() == [0]
+
+
+def test_without_the_extra_the_error_names_it(monkeypatch):
+    def missing(**kwargs):
+        raise ModuleNotFoundError("No module named 'torch_fidelity'")
+
+    monkeypatch.setattr(features_module, "NoTrainInceptionV3", missing)
+    with pytest.raises(ImportError) as raised:
+        InceptionFeatures()
+    assert str(raised.value) == (
+        'InceptionFeatures needs torch-fidelity (and torchvision): pip install "lightning-gan[inception]"; '
+        "or use DigitsFeatures or FrozenFeatures (any nn.Module) instead. Original error: "
+        "No module named 'torch_fidelity'"
+    )
+
+
+def test_a_frozen_network_takes_no_gradient_and_stays_in_eval_mode():
+    network = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    frozen = features_module.FrozenFeatures(network, 2)
+    assert not any(p.requires_grad for p in network.parameters()) and not network.training
+    assert frozen.num_features == 2

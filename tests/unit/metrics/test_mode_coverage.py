@@ -63,3 +63,42 @@ def test_bad_batches(samples):
 def test_bad_std():
     with pytest.raises(ValueError, match="std must be > 0"):
         ModeCoverage(CENTERS, 0.0)
+
+
+def rank0_of_two(other):
+    """torchmetrics' own sync options for rank 0 of two processes whose rank 1 is ``other`` (gather faked)."""
+
+    def gather(tensor, group=None):
+        states = gather.queue or [getattr(other, name) for name in other.metric_state]  # add_state order
+        gather.queue = states[1:]
+        return [tensor, states[0]]
+
+    gather.queue = []
+    return {"dist_sync_fn": gather, "distributed_available_fn": lambda: True}
+
+
+def test_two_ranks_sum_their_counts_to_the_function_on_all_samples():
+    mine, theirs = at_centers(2)[:30], torch.cat([at_centers(1)[20:], torch.randn(40, 2) * 3])
+    rank1 = ModeCoverage(CENTERS, STD)
+    rank1.update(theirs)
+    rank0 = ModeCoverage(CENTERS, STD, **rank0_of_two(rank1))
+    rank0.update(mine)
+    got = rank0.compute()
+    expected = mode_coverage(torch.cat([mine, theirs]), CENTERS, STD)
+    assert {k: float(v) for k, v in got.items()} == pytest.approx({k: float(v) for k, v in expected.items()})
+    assert rank0.counts.dtype == rank0.hq_counts.dtype == torch.long  # exact counts at any sample size
+
+
+def test_centers_are_float32_buffers_outside_the_state_dict():
+    metric = ModeCoverage(CENTERS.double(), STD)
+    assert metric.centers.dtype == torch.float32 and "centers" not in metric.state_dict()
+
+
+def test_exactly_three_sigma_counts_as_high_quality_and_std_must_be_positive():
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    at_the_edge = torch.tensor([[0.75, 0.0], [0.0, -0.7500001]])  # 3σ = 0.75, exact in binary
+    assert mode_coverage(at_the_edge, centers, std=0.25)["high_quality"] == 0.5
+    for std in (0.0, -1.0):
+        with pytest.raises(ValueError) as raised:
+            mode_coverage(at_the_edge, centers, std)
+        assert str(raised.value) == f"std must be > 0, got {std}"

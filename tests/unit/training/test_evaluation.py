@@ -78,3 +78,26 @@ def test_metrics_on_one_extractor_share_one_extraction_per_batch():
     assert set(separate) == {key.removeprefix("val/") for key in shared} - {"d_real", "d_fake"}
     for key, value in separate.items():
         torch.testing.assert_close(shared[f"val/{key}"], value, rtol=1e-12, atol=1e-12)
+
+
+class Sizes(MeanMetric):
+    """Mean batch size under its own name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def update(self, samples):
+        super().update(torch.tensor(float(samples.shape[0])))
+
+    def compute(self):
+        return {self.name: super().compute()}
+
+
+def test_every_measure_sees_every_batch_whatever_its_place():
+    evaluation = Evaluation()
+    evaluation.add_measures(lambda: {"first": Sizes("a"), "second": Sizes("b"), "third": Sizes("c")})
+    evaluation.update(torch.zeros(3), torch.zeros(3), torch.zeros(3, 2))
+    evaluation.update(torch.zeros(5), torch.zeros(5), torch.zeros(5, 2))
+    values = evaluation.compute("val")
+    assert [float(values[f"val/{name}"]) for name in "abc"] == [4.0, 4.0, 4.0]

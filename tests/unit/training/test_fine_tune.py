@@ -61,3 +61,34 @@ def test_load_networks_names_the_option_for_a_missing_file_or_another_architectu
     torch.save({"state_dict": state}, tmp_path / "b.ckpt")
     with pytest.raises(ValueError, match="another architecture"):
         load_networks(MLPGenerator(latent_dim=2), MLPDiscriminator(), None, tmp_path / "b.ckpt")
+
+
+def test_load_networks_takes_g_ema_from_the_checkpoint_when_it_has_one(tmp_path):
+    torch.manual_seed(0)
+    g, d, g_ema = MLPGenerator(latent_dim=2), MLPDiscriminator(), MLPGenerator(latent_dim=2)
+    state = {
+        f"{name}.{k}": v
+        for name, net in (("generator", g), ("discriminator", d), ("generator_ema", g_ema))
+        for k, v in net.state_dict().items()
+    }
+    torch.save({"state_dict": state}, tmp_path / "ema.ckpt")
+    ema = MLPGenerator(latent_dim=2)
+    load_networks(MLPGenerator(latent_dim=2), MLPDiscriminator(), ema, tmp_path / "ema.ckpt")
+    for key, value in g_ema.state_dict().items():
+        assert torch.equal(ema.state_dict()[key], value), key
+
+
+def test_an_unreadable_file_or_one_without_g_and_d_is_named(tmp_path):
+    (tmp_path / "text.ckpt").write_text("not a checkpoint")
+    with pytest.raises(ValueError) as raised:
+        load_networks(MLPGenerator(latent_dim=2), MLPDiscriminator(), None, tmp_path / "text.ckpt")
+    assert str(raised.value).startswith(
+        f"init_from={str(tmp_path / 'text.ckpt')!r}: not a readable GAN checkpoint ("
+    )
+    torch.save({"state_dict": {"generator.w": torch.zeros(1)}}, tmp_path / "g_only.ckpt")
+    with pytest.raises(ValueError) as raised:
+        load_networks(MLPGenerator(latent_dim=2), MLPDiscriminator(), None, tmp_path / "g_only.ckpt")
+    name = repr(str(tmp_path / "g_only.ckpt"))
+    assert (
+        str(raised.value) == f"init_from={name}: the checkpoint holds no generator and discriminator weights"
+    )

@@ -89,15 +89,17 @@ def assert_same_step(joint: GAN, two: GAN, outputs: tuple[dict, dict]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cls", "discriminator"),
+    ("cls", "make_discriminator"),
     [
-        (GAN, MLPDiscriminator(hidden_features=16)),
-        (GAN, PackedDiscriminator(MLPDiscriminator(in_features=8, hidden_features=16), pack=4)),
-        (ConditionalGAN, MLPDiscriminator(hidden_features=16, num_classes=3)),
+        (GAN, lambda: MLPDiscriminator(hidden_features=16)),
+        (GAN, lambda: PackedDiscriminator(MLPDiscriminator(in_features=8, hidden_features=16), pack=4)),
+        (ConditionalGAN, lambda: MLPDiscriminator(hidden_features=16, num_classes=3)),
     ],
+    ids=["mlp", "packed", "conditional"],
 )
-def test_d_loss_and_gradients_equal_two_forwards(cls: type[GAN], discriminator: nn.Module) -> None:
-    joint, two = pair(cls, discriminator)
+def test_d_loss_and_gradients_equal_two_forwards(cls: type[GAN], make_discriminator) -> None:
+    # A fresh D per run: a shared one would carry gradients and hooks from run to run.
+    joint, two = pair(cls, make_discriminator())
     sizes = d_forwards(joint), d_forwards(two)
     real, fake = torch.randn(8, 2), torch.randn(8, 2)
     batch = (real, torch.arange(8) % 3)

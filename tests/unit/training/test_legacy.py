@@ -2,6 +2,7 @@
 
 import shutil
 
+import pytest
 import torch
 
 from lightning_gan import GAN
@@ -62,3 +63,28 @@ def test_upgrade_maps_every_counter():
         "window": {"sums": {"d_loss": torch.tensor(3.0)}, "counts": {"d_loss": 3}},
         "run": {"evaluation_seed": 7},
     }
+
+
+ZEROS = {
+    "clock": {"iteration": 0, "d_steps": 0, "micro_batch": 0, "images_seen": 0},
+    "guard": {
+        "skipped_steps": 0,
+        "in_a_row": {"generator": 0, "discriminator": 0},
+        "applied": {"generator": False, "discriminator": False},
+    },
+    "window": {"sums": {}, "counts": {}},
+    "run": {"evaluation_seed": None},
+}
+
+
+@pytest.mark.parametrize("old", [{"gan_counters": {}}, {}], ids=["no counters kept", "no gan_counters"])
+def test_upgrade_starts_missing_counters_at_zero(old):
+    # Early 0.1 files lack counters added later in 0.1 (images_seen, d_applied, ...): they start at zero.
+    upgrade_checkpoint(old)
+    assert old["gan_state"] == ZEROS
+
+
+def test_upgrade_leaves_a_current_checkpoint_alone():
+    current = {"gan_state": {"clock": {"iteration": 3}}, "gan_counters": {"iteration": 9}}
+    upgrade_checkpoint(current)
+    assert current["gan_state"] == {"clock": {"iteration": 3}}

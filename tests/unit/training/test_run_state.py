@@ -73,3 +73,30 @@ def test_a_new_fit_ignores_saved_streams():
     torch.manual_seed(5)
     state.start_fit(rank=0, world=1, resumed=False, discriminator=net, to_device=lambda b: b)
     assert torch.equal(torch.rand(1), expected) and state.saved is None
+
+
+@pytest.mark.parametrize(("seed", "expected"), [(None, 0 + 1), ("7", 7 + 1)])
+def test_the_evaluation_seed_is_the_fits_seed_or_zero(monkeypatch, seed, expected):
+    monkeypatch.delenv("PL_GLOBAL_SEED", raising=False)
+    if seed is not None:
+        monkeypatch.setenv("PL_GLOBAL_SEED", seed)  # what seed_everything sets
+    state = RunState()
+    state.enter_evaluation(rank=1)
+    inside = torch.rand(3)
+    state.leave_evaluation()
+    torch.manual_seed(expected)  # evaluation seed + rank
+    assert torch.equal(inside, torch.rand(3)) and state.evaluation_seed == expected - 1
+
+
+def test_a_checkpoint_during_evaluation_keeps_trainings_streams():
+    d = nn.Linear(1, 1)
+    torch.manual_seed(3)
+    training = rng_states()
+    state = RunState()
+    state.enter_evaluation(rank=0)
+    torch.rand(5)  # evaluation draws
+    assert torch.equal(state.rank_states(d, mid_update=False)[0]["rng"]["torch"], training["torch"])
+    state.leave_evaluation()
+    torch.rand(2)  # training draws again
+    now = rng_states()
+    assert torch.equal(state.rank_states(d, mid_update=False)[0]["rng"]["torch"], now["torch"])

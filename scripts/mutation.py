@@ -1,0 +1,162 @@
+"""Mutation testing of lightning_gan's core with mutmut: which planted bugs do the tests catch?
+
+mutmut rewrites the code one small change at a time (an operator flipped, a constant moved, a call
+dropped), runs the tests that call the changed function, and counts the change as killed when a
+test fails. What the core is and which tests run come from ``[tool.mutmut]`` in pyproject.toml;
+``--paths``/``--tests`` narrow both. The run happens in a scratch copy of the checkout (``--workdir``,
+default ``.mutation/``, recreated each run) so the checkout stays clean; inspect a survivor there with
+``cd .mutation && mutmut show NAME``. Torch runs one thread per process: mutmut forks a worker per
+mutant, and a forked OpenMP pool can hang.
+
+Survivors listed in ``scripts/equivalent_mutants.txt`` (one per line: the mutant's name, then why no
+test can tell it from the original) are reported as equivalent; any other survivor is printed, and
+the script exits 1 when one is left or the killed share is below ``--target``. The last line reads
+``killed K of N``. A run over the whole core (no ``--paths``/``--tests``) writes its table into
+docs/mutation.md.
+
+    python scripts/mutation.py
+    python scripts/mutation.py --paths lightning_gan/losses.py --tests tests/unit/test_losses.py
+"""
+
+import argparse
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    sys.exit("scripts/mutation.py needs Python 3.11 or later (tomllib)")
+
+REPO = Path(__file__).resolve().parents[1]
+EQUIVALENT = REPO / "scripts" / "equivalent_mutants.txt"
+DOCS = REPO / "docs" / "mutation.md"
+MARKERS = ("<!-- mutation:latest -->", "<!-- /mutation:latest -->")
+COPIED = ("lightning_gan", "tests", "configs", "pyproject.toml")
+DETECTED = {"killed", "timeout"}  # a timeout is a mutant that made the tests hang: caught
+
+
+def equivalents(path: Path = EQUIVALENT) -> dict[str, str]:
+    """The mutants known to be equivalent, name to reason (``#`` lines and blank lines skipped)."""
+    listed = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, reason = line.partition(" ")
+            listed[name] = reason.strip()
+    return listed
+
+
+def config_text(paths: list[str], tests: list[str]) -> str:
+    """pyproject.toml with ``[tool.mutmut]``'s ``only_mutate`` and test selection replaced where given."""
+    text = (REPO / "pyproject.toml").read_text()
+    settings = tomllib.loads(text)["tool"]["mutmut"]
+    for key, value in (("only_mutate", paths), ("pytest_add_cli_args_test_selection", tests)):
+        if value:
+            settings[key] = value
+    head = text[: text.index("[tool.mutmut]")]
+    body = "".join(f"{key} = {toml_value(value)}\n" for key, value in settings.items())
+    return f"{head}[tool.mutmut]\n{body}"
+
+
+def toml_value(value: object) -> str:
+    """A string or a list of strings as TOML."""
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def statuses(workdir: Path, env: dict[str, str]) -> dict[str, str]:
+    """Every mutant's status (``killed``, ``survived``, ``timeout``, ``no tests``, ...) after a run."""
+    listing = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(re.findall(r"^\s*(\S+): (.+)$", listing, re.M))
+
+
+def main() -> int:
+    """Run mutmut over the core in a scratch copy and report; 1 if a survivor is unexplained."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", nargs="+", default=[], help="files to mutate (default: pyproject's)")
+    parser.add_argument("--tests", nargs="+", default=[], help="test files or folders to run")
+    parser.add_argument("--workdir", type=Path, default=REPO / ".mutation")
+    parser.add_argument("--children", type=int, default=os.cpu_count() or 1, help="mutants run at once")
+    parser.add_argument("--target", type=float, default=0.9, help="least killed share")
+    args = parser.parse_args()
+
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    args.workdir.mkdir(parents=True)
+    for name in COPIED:
+        source, target = REPO / name, args.workdir / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    (args.workdir / "pyproject.toml").write_text(config_text(args.paths, args.tests))
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    run = subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.children)],
+        cwd=args.workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        print(run.stdout[-3000:], run.stderr[-3000:], sep="\n", file=sys.stderr)
+        print(f"mutation.py: mutmut run failed with exit code {run.returncode}", file=sys.stderr)
+        return 1
+
+    found = statuses(args.workdir, env)
+    known = equivalents()
+    killed = sum(status in DETECTED for status in found.values())
+    equivalent = sorted(name for name, status in found.items() if status not in DETECTED and name in known)
+    unexplained = sorted(
+        name for name, status in found.items() if status not in DETECTED and name not in known
+    )
+    by_file: dict[str, list[int]] = {}
+    for name, status in found.items():
+        module = name.split(".x")[0]
+        counts = by_file.setdefault(module, [0, 0])
+        counts[0] += status in DETECTED
+        counts[1] += 1
+    table = [f"{'module':<45} {'killed':>7} {'of':>5}"]
+    table += [f"{module:<45} {k:>7} {n:>5}" for module, (k, n) in sorted(by_file.items())]
+    table.append(f"{'all':<45} {killed:>7} {len(found):>5}")
+    table.append(
+        f"equivalent (scripts/equivalent_mutants.txt): {len(equivalent)}; neither: {len(unexplained)}"
+    )
+    print("\n".join(table))
+    if not args.paths and not args.tests:
+        write_table(table)
+    for name in unexplained:
+        print(f"not killed, not listed as equivalent: {name} ({found[name]})")
+    share = killed / len(found) if found else 0.0
+    print(f"killed {killed} of {len(found)}")
+    return 0 if not unexplained and share >= args.target else 1
+
+
+def write_table(table: list[str], path: Path = DOCS) -> None:
+    """Replace the table between :data:`MARKERS` in docs/mutation.md with ``table`` and the date."""
+    text = path.read_text()
+    start, end = (text.index(marker) for marker in MARKERS)
+    body = [
+        MARKERS[0],
+        f"`python scripts/mutation.py`, {datetime.date.today().isoformat()}:",
+        "",
+        "```",
+        *table,
+    ]
+    text = text[:start] + "\n".join([*body, "```", ""]) + text[end:]
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
