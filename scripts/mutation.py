@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 EQUIVALENT = REPO / "scripts" / "equivalent_mutants.txt"
 DOCS = REPO / "docs" / "mutation.md"
 MARKERS = ("<!-- mutation:latest -->", "<!-- /mutation:latest -->")
-COPIED = ("lightning_gan", "tests", "configs", "pyproject.toml")
+COPIED = ("lightning_gan", "tests", "configs", "scripts", "pyproject.toml")
 DETECTED = {"killed", "timeout"}  # a timeout is a mutant that made the tests hang: caught
 
 

@@ -133,3 +133,16 @@ def test_penalties_score_the_reals_with_their_labels():
     for i, labels in enumerate(data.batches[:2]):
         for call in d_calls[4 * i : 4 * i + 4]:
             assert torch.equal(call, labels)
+
+
+def test_a_relativistic_g_loss_scores_reals_and_fakes_with_the_batch_labels():
+    from lightning_gan.losses import RelativisticAverageLoss
+
+    gan = digits_cgan(max_iterations=2, loss=RelativisticAverageLoss(), joint_d_forward=False)
+    data = RecordingDigits(image_size=8, batch_size=16)
+    quiet_trainer(limit_val_batches=0).fit(gan, data)
+    d_calls = [c for c in gan.discriminator.calls if len(c) == 16]
+    assert len(d_calls) == 2 * 4  # per iteration: reals and fakes in D's phase, and again in G's
+    for i, labels in enumerate(data.batches[:2]):
+        for call in d_calls[4 * i : 4 * i + 4]:
+            assert torch.equal(call, labels)

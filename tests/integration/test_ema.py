@@ -133,3 +133,22 @@ def test_no_ema_means_sampling_from_g():
     assert gan.generator_ema is None
     z = torch.randn(4, gan.latent_dim)
     torch.testing.assert_close(gan.sample(4, z=z), gan.generator(z))
+
+
+def test_half_life_ema_in_a_fit_uses_the_images_of_each_update_and_those_seen_before():
+    half_life, ramp_up = 200.0, 0.5  # ramped half-life min(200, 0.5 · seen): 0, 32, 64, 96, 128, 160
+    gan = tiny_gan(ema=GeneratorEMA(half_life_images=half_life, ramp_up=ramp_up), max_iterations=6)
+    seen = []
+
+    class AfterEachIteration(Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            if pl_module.iteration > len(seen):
+                seen.append([p.detach().clone() for p in pl_module.generator.parameters()])
+
+    quiet_trainer(limit_val_batches=0, callbacks=[AfterEachIteration()]).fit(gan, tiny_mixture())
+    expected = [p.detach().clone() for p in seen[0]]  # seen 0 images: half-life 0, β = 0, a copy of G
+    for t, weights in enumerate(seen[1:], 1):
+        beta = 0.5 ** (64 / min(half_life, ramp_up * 64 * t))  # 64 images per update
+        expected = [beta * e + (1 - beta) * w for e, w in zip(expected, weights, strict=True)]
+    for p_ema, e in zip(gan.generator_ema.parameters(), expected, strict=True):
+        torch.testing.assert_close(p_ema, e)

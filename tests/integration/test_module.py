@@ -374,3 +374,28 @@ def test_validation_measures_g_samples_drawn_from_the_evaluation_seed():
             "high_quality"
         ].item()
     )
+
+
+def test_iterations_the_loggers_hold_from_before_a_resume_are_not_logged_again(tmp_path):
+    class AsIfResumed(Callback):
+        """As if W&B already held iterations up to 2 (what ``logged_before_resume`` reads at fit start)."""
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            pl_module.logged_before_resume = 2
+
+    gan = tiny_gan(max_iterations=6)
+    logger = CSVLogger(tmp_path, name="csv")
+    quiet_trainer(logger=logger, log_every_n_steps=2, limit_val_batches=0, callbacks=[AsIfResumed()]).fit(
+        gan, tiny_mixture()
+    )
+    rows = list(csv.DictReader(open(Path(logger.log_dir) / "metrics.csv")))
+    assert sorted({int(r["step"]) for r in rows if r.get("train/d_loss")}) == [4, 6]  # 2 is held already
+
+
+def test_default_optimizers_are_dcgans_adam():
+    gan = tiny_gan()
+    g_optimizer, d_optimizer = gan.configure_optimizers()[0]
+    for optimizer in (g_optimizer, d_optimizer):
+        assert type(optimizer) is torch.optim.Adam
+        group = optimizer.param_groups[0]
+        assert (group["lr"], group["betas"]) == (2e-4, (0.5, 0.999))  # Radford et al. 2016

@@ -174,9 +174,23 @@ def test_regularizers_act_on_the_network_they_name():
         d_steps_per_g_step=2,
         max_iterations=3,
     )
-    seen = []
+    seen, stepped = [], []
     spread.penalty = lambda discriminate, real, fake: seen.append(fake.requires_grad) or fake.square().mean()
+    spread.after_step = stepped.append
     quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
     assert r1.calls == 6  # every D update (k=2, 3 iterations)
     assert seen == [True, True, True]  # every G update, on fakes that carry G's graph
+    assert stepped == [gan.generator] * 3  # after each G step, with G
     assert max(p.abs().max().item() for p in gan.discriminator.parameters()) <= 0.05
+
+
+def test_a_generator_penalty_enters_gs_loss():
+    def fit(regularizers):
+        torch.manual_seed(0)
+        generator = MLPGenerator(latent_dim=2, hidden_features=8, n_hidden=1)
+        gan = GAN(generator, Linear([3.0, 4.0]), regularizers=regularizers, max_iterations=2)
+        quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
+        return [p.detach().clone() for p in gan.generator.parameters()]
+
+    plain, penalised = fit([]), fit([GeneratorSpread()])
+    assert not all(torch.equal(a, b) for a, b in zip(plain, penalised, strict=True))

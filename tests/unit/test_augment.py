@@ -172,14 +172,16 @@ def test_cutout_square_positions_span_the_image_and_no_further():
     assert set(cols.sum(dim=1).tolist()) == {2, 3, 4}
 
 
-def test_color_equals_the_closed_form_of_its_draws():
-    x = torch.randn(7, 3, 5, 4)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_color_equals_the_closed_form_of_its_draws(dtype):
+    x = torch.randn(7, 3, 5, 4, dtype=dtype)
     torch.manual_seed(3)
     out = DiffAugment("color")(x)
+    assert out.dtype == dtype
     torch.manual_seed(3)  # brightness b ~ U[-0.5, 0.5], saturation s ~ U[0, 2], contrast c ~ U[0.5, 1.5]
-    b = torch.empty(7, 1, 1, 1).uniform_(-0.5, 0.5)
-    s = torch.empty(7, 1, 1, 1).uniform_(0.0, 2.0)
-    c = torch.empty(7, 1, 1, 1).uniform_(0.5, 1.5)
+    b = torch.empty(7, 1, 1, 1, dtype=dtype).uniform_(-0.5, 0.5)  # drawn in the images' dtype
+    s = torch.empty(7, 1, 1, 1, dtype=dtype).uniform_(0.0, 2.0)
+    c = torch.empty(7, 1, 1, 1, dtype=dtype).uniform_(0.5, 1.5)
     expected = torch.empty_like(x)
     for k in range(7):
         bright = x[k] + b[k]

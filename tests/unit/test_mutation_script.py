@@ -4,6 +4,8 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO
 
 spec = importlib.util.spec_from_file_location("mutation", REPO / "scripts" / "mutation.py")
@@ -38,6 +40,7 @@ def test_the_equivalents_file_reads_as_name_and_reason(tmp_path):
         assert name.startswith("lightning_gan.") and "__mutmut_" in name and reason, name
 
 
+@pytest.mark.slow
 def test_a_run_on_the_losses_reports_its_score_as_the_last_line(tmp_path):
     done = subprocess.run(
         [

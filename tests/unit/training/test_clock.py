@@ -42,6 +42,7 @@ def test_logging_windows_and_the_end():
     clock = IterationClock(max_iterations=3)
     assert [clock.closes_window(2) for clock.iteration in range(4)] == [False, True, False, True]
     assert not clock.closes_window(0)
+    assert all(clock.closes_window(1) for clock.iteration in range(4))  # a window per iteration
     clock.iteration = 2
     assert not clock.finished
     clock.iteration = 3

@@ -3,10 +3,12 @@ import random
 import numpy as np
 import pytest
 import torch
+from lightning import seed_everything
 from torch import nn
 
 from lightning_gan.rng import rng_states
 from lightning_gan.training import RunState
+from tests.helpers import quiet_trainer, tiny_gan, tiny_mixture
 
 
 def draws() -> tuple:
@@ -100,3 +102,15 @@ def test_a_checkpoint_during_evaluation_keeps_trainings_streams():
     torch.rand(2)  # training draws again
     now = rng_states()
     assert torch.equal(state.rank_states(d, mid_update=False)[0]["rng"]["torch"], now["torch"])
+
+
+def test_one_process_keeps_its_stream_where_seeding_and_building_left_it():
+    # Only several ranks are reseeded (seed + rank, so that they draw different noise).
+    def fit(draws_before: int) -> list[torch.Tensor]:
+        seed_everything(0)
+        gan = tiny_gan(max_iterations=2)
+        torch.rand(draws_before)
+        quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
+        return [p.detach().clone() for p in gan.generator.parameters()]
+
+    assert not all(torch.equal(a, b) for a, b in zip(fit(0), fit(7), strict=True))
