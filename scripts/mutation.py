@@ -12,10 +12,12 @@ Survivors listed in ``scripts/equivalent_mutants.txt`` (one per line: the mutant
 test can tell it from the original) are reported as equivalent; any other survivor is printed, and
 the script exits 1 when one is left or the killed share is below ``--target``. The last line reads
 ``killed K of N``. A run over the whole core (no ``--paths``/``--tests``) writes its table into
-docs/mutation.md.
+docs/mutation.md. After adding tests, ``--survivors`` reruns only the mutants the last run left
+alive (mutmut keeps every other result), against the checkout's tests as they are now.
 
     python scripts/mutation.py
     python scripts/mutation.py --paths lightning_gan/losses.py --tests tests/unit/test_losses.py
+    python scripts/mutation.py --survivors
 """
 
 import argparse
@@ -82,29 +84,25 @@ def statuses(workdir: Path, env: dict[str, str]) -> dict[str, str]:
     return dict(re.findall(r"^\s*(\S+): (.+)$", listing, re.M))
 
 
-def main() -> int:
-    """Run mutmut over the core in a scratch copy and report; 1 if a survivor is unexplained."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", nargs="+", default=[], help="files to mutate (default: pyproject's)")
-    parser.add_argument("--tests", nargs="+", default=[], help="test files or folders to run")
-    parser.add_argument("--workdir", type=Path, default=REPO / ".mutation")
-    parser.add_argument("--children", type=int, default=os.cpu_count() or 1, help="mutants run at once")
-    parser.add_argument("--target", type=float, default=0.9, help="least killed share")
-    args = parser.parse_args()
-
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    args.workdir.mkdir(parents=True)
+def prepare(workdir: Path, paths: list[str], tests: list[str]) -> None:
+    """A fresh scratch copy of the checkout in ``workdir``, its ``[tool.mutmut]`` narrowed as asked."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     for name in COPIED:
-        source, target = REPO / name, args.workdir / name
+        source, target = REPO / name, workdir / name
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
-    (args.workdir / "pyproject.toml").write_text(config_text(args.paths, args.tests))
-    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    (workdir / "pyproject.toml").write_text(config_text(paths, tests))
+    (workdir / "scope.txt").write_text("whole core\n" if not paths and not tests else "narrowed\n")
+
+
+def run_mutmut(workdir: Path, env: dict[str, str], children: int, names: list[str]) -> bool:
+    """``mutmut run`` in ``workdir`` (only ``names`` if given); False, with its output, if it failed."""
     run = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.children)],
-        cwd=args.workdir,
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names],
+        cwd=workdir,
         env=env,
         capture_output=True,
         text=True,
@@ -112,9 +110,11 @@ def main() -> int:
     if run.returncode != 0:
         print(run.stdout[-3000:], run.stderr[-3000:], sep="\n", file=sys.stderr)
         print(f"mutation.py: mutmut run failed with exit code {run.returncode}", file=sys.stderr)
-        return 1
+    return run.returncode == 0
 
-    found = statuses(args.workdir, env)
+
+def report(found: dict[str, str], whole_core: bool, target: float, command: str) -> int:
+    """Print the table per module, write it to the docs for the whole core; 1 if short of the target."""
     known = equivalents()
     killed = sum(status in DETECTED for status in found.values())
     equivalent = sorted(name for name, status in found.items() if status not in DETECTED and name in known)
@@ -123,8 +123,7 @@ def main() -> int:
     )
     by_file: dict[str, list[int]] = {}
     for name, status in found.items():
-        module = name.split(".x")[0]
-        counts = by_file.setdefault(module, [0, 0])
+        counts = by_file.setdefault(name.split(".x")[0], [0, 0])
         counts[0] += status in DETECTED
         counts[1] += 1
     table = [f"{'module':<45} {'killed':>7} {'of':>5}"]
@@ -134,22 +133,56 @@ def main() -> int:
         f"equivalent (scripts/equivalent_mutants.txt): {len(equivalent)}; neither: {len(unexplained)}"
     )
     print("\n".join(table))
-    if not args.paths and not args.tests:
-        write_table(table)
+    if whole_core:
+        write_table(table, command)
     for name in unexplained:
         print(f"not killed, not listed as equivalent: {name} ({found[name]})")
     share = killed / len(found) if found else 0.0
     print(f"killed {killed} of {len(found)}")
-    return 0 if not unexplained and share >= args.target else 1
+    return 0 if not unexplained and share >= target else 1
 
 
-def write_table(table: list[str], path: Path = DOCS) -> None:
-    """Replace the table between :data:`MARKERS` in docs/mutation.md with ``table`` and the date."""
+def main() -> int:
+    """Run mutmut over the core in a scratch copy and report; 1 if a survivor is unexplained."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", nargs="+", default=[], help="files to mutate (default: pyproject's)")
+    parser.add_argument("--tests", nargs="+", default=[], help="test files or folders to run")
+    parser.add_argument("--workdir", type=Path, default=REPO / ".mutation")
+    parser.add_argument("--children", type=int, default=os.cpu_count() or 1, help="mutants run at once")
+    parser.add_argument("--target", type=float, default=0.9, help="least killed share")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only what the last run in --workdir left alive, against the checkout's tests now",
+    )
+    args = parser.parse_args()
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    names: list[str] = []
+    if args.survivors:
+        if not (args.workdir / "scope.txt").is_file():
+            print(f"mutation.py: --survivors needs a previous run in {args.workdir}", file=sys.stderr)
+            return 1
+        names = sorted(name for name, status in statuses(args.workdir, env).items() if status not in DETECTED)
+        shutil.rmtree(args.workdir / "tests")
+        shutil.copytree(REPO / "tests", args.workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        prepare(args.workdir, args.paths, args.tests)
+    if (not args.survivors or names) and not run_mutmut(args.workdir, env, args.children, names):
+        return 1
+    whole_core = (args.workdir / "scope.txt").read_text().startswith("whole")
+    command = "`python scripts/mutation.py`" + (
+        ", then `--survivors` after new tests" if args.survivors else ""
+    )
+    return report(statuses(args.workdir, env), whole_core, args.target, command)
+
+
+def write_table(table: list[str], command: str, path: Path = DOCS) -> None:
+    """Replace the table between :data:`MARKERS` in docs/mutation.md with ``table``, how and when."""
     text = path.read_text()
     start, end = (text.index(marker) for marker in MARKERS)
     body = [
         MARKERS[0],
-        f"`python scripts/mutation.py`, {datetime.date.today().isoformat()}:",
+        f"{command}, {datetime.date.today().isoformat()}:",
         "",
         "```",
         *table,

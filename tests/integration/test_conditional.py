@@ -122,27 +122,25 @@ def test_validation_scores_reals_with_their_labels_and_fakes_with_the_labels_the
     assert len(gan.evaluation.fed) == 2
 
 
-def test_penalties_score_the_reals_with_their_labels():
-    from lightning_gan.regularizers import R1Penalty
-
-    gan = digits_cgan(max_iterations=2, regularizers=[R1Penalty(gamma=1.0, every=1)])
-    data = RecordingDigits(image_size=8, batch_size=16)
-    quiet_trainer(limit_val_batches=0).fit(gan, data)
-    d_calls = [c for c in gan.discriminator.calls if len(c) == 16]
-    assert len(d_calls) == 2 * 4  # per iteration: reals, fakes, reals again for R1, fakes in G's phase
-    for i, labels in enumerate(data.batches[:2]):
-        for call in d_calls[4 * i : 4 * i + 4]:
-            assert torch.equal(call, labels)
-
-
-def test_a_relativistic_g_loss_scores_reals_and_fakes_with_the_batch_labels():
+def test_every_d_call_of_an_iteration_gets_the_batch_labels():
+    """Relativistic loss (D scores reals in G's phase too), R1 on reals, a G penalty that scores fakes."""
     from lightning_gan.losses import RelativisticAverageLoss
+    from lightning_gan.regularizers import R1Penalty, Regularizer
 
-    gan = digits_cgan(max_iterations=2, loss=RelativisticAverageLoss(), joint_d_forward=False)
+    class ScoredSpread(Regularizer):
+        network, name = "generator", "scored_spread"
+
+        def penalty(self, discriminate, real, fake):
+            return discriminate(fake).square().mean()
+
+    gan = digits_cgan(
+        max_iterations=2, loss=RelativisticAverageLoss(), regularizers=[R1Penalty(gamma=1.0), ScoredSpread()]
+    )
     data = RecordingDigits(image_size=8, batch_size=16)
     quiet_trainer(limit_val_batches=0).fit(gan, data)
     d_calls = [c for c in gan.discriminator.calls if len(c) == 16]
-    assert len(d_calls) == 2 * 4  # per iteration: reals and fakes in D's phase, and again in G's
+    # Per iteration: D's phase reals, fakes, R1's reals; G's phase reals, fakes, the penalty's fakes.
+    assert len(d_calls) == 2 * 6
     for i, labels in enumerate(data.batches[:2]):
-        for call in d_calls[4 * i : 4 * i + 4]:
+        for call in d_calls[6 * i : 6 * i + 6]:
             assert torch.equal(call, labels)

@@ -152,3 +152,8 @@ def test_half_life_ema_in_a_fit_uses_the_images_of_each_update_and_those_seen_be
         expected = [beta * e + (1 - beta) * w for e, w in zip(expected, weights, strict=True)]
     for p_ema, e in zip(gan.generator_ema.parameters(), expected, strict=True):
         torch.testing.assert_close(p_ema, e)
+
+
+def test_repr_names_the_setting():
+    assert repr(GeneratorEMA(decay=0.9)) == "GeneratorEMA(decay=0.9)"
+    assert repr(GeneratorEMA(half_life_images=10.0)) == "GeneratorEMA(half_life_images=10.0, ramp_up=None)"

@@ -399,3 +399,15 @@ def test_default_optimizers_are_dcgans_adam():
         assert type(optimizer) is torch.optim.Adam
         group = optimizer.param_groups[0]
         assert (group["lr"], group["betas"]) == (2e-4, (0.5, 0.999))  # Radford et al. 2016
+
+
+def test_each_validation_prints_its_values_at_the_iteration(capsys):
+    gan = tiny_gan(max_iterations=4)
+    trainer = quiet_trainer(val_check_interval=2, check_val_every_n_epoch=None, num_sanity_val_steps=0)
+    trainer.fit(gan, tiny_mixture())
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iteration ")]
+    assert [line.split(":")[0] for line in lines] == ["iteration 2", "iteration 4"]
+    printed = dict(pair.split("=") for pair in lines[-1].split(": ", 1)[1].split(" "))
+    assert set(printed) == {k for k in trainer.callback_metrics if k.startswith("val/")}
+    for key, value in printed.items():
+        assert float(value) == pytest.approx(float(trainer.callback_metrics[key]), rel=1e-3), key

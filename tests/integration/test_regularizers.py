@@ -175,11 +175,13 @@ def test_regularizers_act_on_the_network_they_name():
         max_iterations=3,
     )
     seen, stepped = [], []
-    spread.penalty = lambda discriminate, real, fake: seen.append(fake.requires_grad) or fake.square().mean()
+    spread.penalty = lambda discriminate, real, fake: (
+        seen.append((fake.requires_grad, real.shape)) or fake.square().mean()
+    )
     spread.after_step = stepped.append
     quiet_trainer(limit_val_batches=0).fit(gan, tiny_mixture())
     assert r1.calls == 6  # every D update (k=2, 3 iterations)
-    assert seen == [True, True, True]  # every G update, on fakes that carry G's graph
+    assert seen == [(True, (64, 2))] * 3  # every G update, on fakes that carry G's graph, with its reals
     assert stepped == [gan.generator] * 3  # after each G step, with G
     assert max(p.abs().max().item() for p in gan.discriminator.parameters()) <= 0.05
 
@@ -194,3 +196,12 @@ def test_a_generator_penalty_enters_gs_loss():
 
     plain, penalised = fit([]), fit([GeneratorSpread()])
     assert not all(torch.equal(a, b) for a, b in zip(plain, penalised, strict=True))
+
+
+def test_defaults_are_the_papers_and_reprs_name_the_settings():
+    assert (GradientPenalty().weight, GradientPenalty().every) == (10.0, 1)  # WGAN-GP's lambda
+    assert (R1Penalty().gamma, R1Penalty().every) == (10.0, 1)
+    assert WeightClipping().clip == 0.01  # WGAN's c
+    assert repr(R1Penalty(gamma=2.0, every=4)) == "R1Penalty(gamma=2.0, every=4)"
+    assert repr(R2Penalty(gamma=1.0)) == "R2Penalty(gamma=1.0, every=1)"
+    assert repr(GeneratorSpread(every=3)) == "GeneratorSpread(every=3)"

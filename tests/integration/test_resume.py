@@ -223,7 +223,7 @@ class SaveAt(Callback):
 
 @pytest.mark.parametrize(
     "at",
-    [(3, 1, 1), (3, 0, 1), (3, 1, 0), (4, 0, 0), (3, 0, 0), (2, 0, 0)],
+    [(3, 1, 1), (3, 0, 1), (3, 1, 0), (2, 0, 0)],  # mid D update 2, 1; before G; at an epoch's end
 )
 def test_a_checkpoint_mid_iteration_resumes_to_the_uninterrupted_run(tmp_path, at):
     """k = 2 D updates of 2 micro-batches each per iteration: a checkpoint after any batch resumes exactly."""

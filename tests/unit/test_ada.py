@@ -131,3 +131,8 @@ def test_non_image_input_is_named():
     with pytest.raises(ValueError) as raised:
         AdaptiveAugment()(torch.randn(4, 2))
     assert str(raised.value) == "AdaptiveAugment works on (N, C, H, W) images, got shape (4, 2)"
+
+
+def test_repr_shows_the_policy_target_and_p():
+    ada = AdaptiveAugment("translation", target=0.5, initial_p=0.25)
+    assert repr(ada) == "AdaptiveAugment(policy='translation', target=0.5, p=0.2500)"

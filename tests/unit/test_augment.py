@@ -145,7 +145,7 @@ def test_translation_shifts_cover_every_integer_up_to_the_reach_and_no_more():
     assert set(landed[:, 1].tolist()) == {5, 6, 7} and set(landed[:, 2].tolist()) == {5, 6, 7}
 
 
-@pytest.mark.parametrize(("side", "ratio", "size"), [(16, 0.5, 8), (8, 0.3, 2), (7, 0.5, 4)])
+@pytest.mark.parametrize(("side", "ratio", "size"), [(16, 0.5, 8), (8, 0.3, 2), (7, 0.5, 4), (6, 0.5, 3)])
 def test_cutout_equals_the_per_pixel_square_of_its_draws(side, ratio, size):
     # size = round(ratio × side): 8, 2.4 → 2, 3.5 → 4. The square's top-left is uniform on
     # [-size // 2, side - size // 2 - size % 2], so its centre is uniform over the image (as in DiffAugment).
@@ -198,3 +198,12 @@ def test_policy_order_and_default():
     augment = DiffAugment()
     assert (augment.translation_ratio, augment.cutout_ratio) == (0.125, 0.5)  # DiffAugment's defaults
     assert repr(DiffAugment("cutout,translation")) == "DiffAugment(policy='translation,cutout')"
+
+
+@pytest.mark.parametrize("name", ["translation_ratio", "cutout_ratio"])
+def test_ratios_must_be_strictly_between_zero_and_one(name):
+    for ratio in (0.0, 1.0):
+        with pytest.raises(ValueError) as raised:
+            DiffAugment(**{name: ratio})
+        assert str(raised.value) == f"DiffAugment {name} must be in (0, 1), got {ratio}"
+    DiffAugment(**{name: 0.99})

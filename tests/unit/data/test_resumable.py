@@ -43,6 +43,7 @@ def test_loader_resumes_at_the_first_batch_training_did_not_consume():
     assert batches(fresh) == full[2:]  # the rest of that epoch, in that seed's order
     assert fresh.batches_consumed == 2 and fresh.state_dict()["seed"] == 0
     assert batches(fresh) == full  # the next pass is a whole epoch again
+    assert fresh.batches_consumed == 0 and batches(fresh) == full  # and again
     assert len(fresh) == 5
 
 
@@ -104,3 +105,8 @@ def test_the_skip_applies_to_the_saved_epoch_only():
     assert [batch[0].tolist() for batch in iterator] == batches(reference)
     loader.consumed_batch()
     assert loader.state_dict() == {"seed": 0, "epoch": 1, "batches_consumed": 1}
+
+
+def test_workers_persist_between_epochs():
+    loader = ResumableLoader(DATA, 8, ResumableSampler(DATA), drop_last=True, num_workers=1)
+    assert loader.num_workers == 1 and loader.persistent_workers

@@ -94,3 +94,15 @@ def test_a_frozen_network_takes_no_gradient_and_stays_in_eval_mode():
     frozen = features_module.FrozenFeatures(network, 2)
     assert not any(p.requires_grad for p in network.parameters()) and not network.training
     assert frozen.num_features == 2
+
+
+def test_digits_features_load_the_weights_they_are_given(tmp_path):
+    from lightning_gan.metrics import DigitsFeatures
+    from lightning_gan.metrics.digits_classifier import DigitsClassifier
+
+    torch.manual_seed(0)
+    mine = DigitsClassifier()
+    torch.save(mine.state_dict(), tmp_path / "mine.pt")
+    loaded = DigitsFeatures(tmp_path / "mine.pt").network
+    for key, value in mine.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key

@@ -37,3 +37,13 @@ def test_the_first_five_differences_are_shown_and_the_rest_counted(layers, extra
 def test_matching_weights_pass():
     model = nn.Linear(2, 1)
     check_architecture(model, {key: value.clone() for key, value in model.state_dict().items()})
+
+
+def test_a_checkpoint_without_weights_is_another_architecture():
+    from lightning_gan.training.checkpoint_state import load_gan_state
+    from tests.helpers import tiny_gan
+
+    with pytest.raises(
+        ValueError, match=r"another architecture than this GAN \(\d+ differences: generator\."
+    ):
+        load_gan_state(tiny_gan(), {"gan_state": {}})
