@@ -163,8 +163,11 @@ def main() -> int:
             print(f"mutation.py: --survivors needs a previous run in {args.workdir}", file=sys.stderr)
             return 1
         names = sorted(name for name, status in statuses(args.workdir, env).items() if status not in DETECTED)
-        shutil.rmtree(args.workdir / "tests")
-        shutil.copytree(REPO / "tests", args.workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        for folder in ("tests", "scripts"):  # the tests as they are now (the scripts' own test included)
+            shutil.rmtree(args.workdir / folder)
+            shutil.copytree(
+                REPO / folder, args.workdir / folder, ignore=shutil.ignore_patterns("__pycache__")
+            )
     else:
         prepare(args.workdir, args.paths, args.tests)
     if (not args.survivors or names) and not run_mutmut(args.workdir, env, args.children, names):

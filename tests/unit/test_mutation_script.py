@@ -64,3 +64,14 @@ def test_a_run_on_the_losses_reports_its_score_as_the_last_line(tmp_path):
     assert ["lightning_gan.losses", str(killed), str(total)] in [line.split() for line in lines]
     survivors = [line for line in lines if line.startswith("not killed")]
     assert done.returncode == (0 if not survivors and killed >= 0.9 * total else 1)
+
+
+def test_survivors_needs_a_previous_run(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "scripts/mutation.py", "--survivors", "--workdir", str(tmp_path / "none")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"mutation.py: --survivors needs a previous run in {tmp_path / 'none'}"
