@@ -262,8 +262,12 @@ def test_sample_uses_eval_mode_and_restores_it():
 
 
 def test_generator_without_latent_dim_is_rejected():
-    with pytest.raises(ValueError, match="latent_dim"):
+    with pytest.raises(ValueError) as raised:
         GAN(nn.Linear(2, 2), MLPDiscriminator())
+    assert str(raised.value) == (
+        "the generator (Linear) must expose an integer attribute latent_dim >= 1 "
+        "(the size of z in (N, latent_dim)), got None"
+    )
 
 
 @pytest.mark.parametrize(
@@ -411,3 +415,35 @@ def test_each_validation_prints_its_values_at_the_iteration(capsys):
     assert set(printed) == {k for k in trainer.callback_metrics if k.startswith("val/")}
     for key, value in printed.items():
         assert float(value) == pytest.approx(float(trainer.callback_metrics[key]), rel=1e-3), key
+
+
+def test_a_fit_shows_the_losses_and_d_scores_in_the_progress_bar_and_takes_one_d_forward():
+    gan = tiny_gan(max_iterations=2)
+    trainer = quiet_trainer(limit_val_batches=0, log_every_n_steps=1)
+    trainer.fit(gan, tiny_mixture())
+    assert set(trainer.progress_bar_metrics) == {
+        "train/d_loss",
+        "train/g_loss",
+        "train/d_real",
+        "train/d_fake",
+    }
+    assert gan.joint_now  # an MLP D scores reals and fakes in one forward
+
+
+def test_a_fit_resumed_at_max_iterations_stops_at_once(tmp_path):
+    gan = tiny_gan(max_iterations=2)
+    trainer = quiet_trainer(limit_val_batches=0)
+    trainer.fit(gan, tiny_mixture())
+    trainer.save_checkpoint(tmp_path / "done.ckpt")
+    again = tiny_gan(max_iterations=2)
+    resumed = quiet_trainer(limit_val_batches=0, max_epochs=-1)
+    resumed.fit(again, tiny_mixture(), ckpt_path=tmp_path / "done.ckpt", weights_only=False)
+    assert again.iteration == 2 and resumed.global_step == trainer.global_step
+    for key, value in snapshot(gan).items():
+        assert torch.equal(snapshot(again)[key], value), key
+
+
+def test_a_batch_that_is_a_tensor_is_the_reals():
+    reals = torch.randn(4, 2)
+    assert tiny_gan().real_from_batch(reals) is reals
+    assert tiny_gan().real_from_batch((reals, torch.zeros(4))) is reals

@@ -70,3 +70,8 @@ def test_state_round_trip_continues_mid_iteration():
 def test_bad_counts_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         IterationClock(**kwargs)
+
+
+def test_defaults_are_one_d_update_of_one_batch_per_iteration_without_an_end():
+    clock = IterationClock()
+    assert (clock.k, clock.accumulate, clock.max_iterations) == (1, 1, None)

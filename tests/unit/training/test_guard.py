@@ -179,3 +179,11 @@ def test_a_logged_update_records_the_norm_and_still_skips_non_finite_gradients()
     guard, module, stepping, net, _ = make([float("inf"), 1.0])
     assert not guard.step(module, stepping, "discriminator", record_norm=True)
     assert torch.isinf(guard.take_norms()["grad_norm_d"]) and guard.skipped_steps == 1
+
+
+def test_max_consecutive_skips_defaults_to_25_and_accepts_1():
+    assert UpdateGuard().max_consecutive_skips == 25
+    assert UpdateGuard(max_consecutive_skips=1).max_consecutive_skips == 1
+    with pytest.raises(ValueError) as raised:
+        UpdateGuard(max_consecutive_skips=0)
+    assert str(raised.value) == "max_consecutive_skips must be >= 1, got 0"
