@@ -2,8 +2,7 @@
 
 import copy
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Literal
 
@@ -12,27 +11,23 @@ from lightning import LightningModule
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor, nn
 from torch.optim import Adam, Optimizer
-from torch.optim.lr_scheduler import LRScheduler
 
 from lightning_gan.ada import AdaptiveAugment
-from lightning_gan.data.resumable import ResumableLoader
-from lightning_gan.distributed import average_buffers, deferred_sync
 from lightning_gan.ema import GeneratorEMA
 from lightning_gan.evaluation_hooks import EvaluationHooks
+from lightning_gan.fit_hooks import FitHooks
 from lightning_gan.losses import AdversarialLoss, NonSaturatingLoss
-from lightning_gan.regularizers import Regularizer, ScaledScorer
+from lightning_gan.network_calls import NetworkCalls
+from lightning_gan.regularizers import Regularizer
 from lightning_gan.training import IterationClock, LogWindow, Network, RunState, UpdateGuard, checks
-from lightning_gan.training.checkpoint_state import load_gan_state, save_gan_state
 from lightning_gan.training.compiled import CompiledNetworks, CompileOption
 from lightning_gan.training.evaluation import Evaluation
-from lightning_gan.training.fine_tune import freeze_first_layers, load_networks
-from lightning_gan.training.guard import loss_scale
-from lightning_gan.training.joint_forward import JointForward, score_pair, use_joint_forward
+from lightning_gan.training.fine_tune import freeze_first_layers
+from lightning_gan.training.joint_forward import JointForward, use_joint_forward
 from lightning_gan.training.log_window import send_to_loggers, training_metrics
 from lightning_gan.training.penalties import Penalties
 from lightning_gan.training.run_state import world_size
-from lightning_gan.training.schedules import LRSchedulerCallable, make_schedulers, step_schedulers
-from lightning_gan.wandb_resume import logged_before_resume
+from lightning_gan.training.schedules import LRSchedulerCallable, step_schedulers
 
 OptimizerCallable = Callable[[Iterable], Optimizer]
 
@@ -42,14 +37,17 @@ def default_optimizer(parameters: Iterable) -> Optimizer:
     return Adam(parameters, lr=2e-4, betas=(0.5, 0.999))
 
 
-class GAN(EvaluationHooks, LightningModule):
+class GAN(NetworkCalls, FitHooks, EvaluationHooks, LightningModule):
     """A generator G and a discriminator D trained in turn (Algorithm 1 of Goodfellow et al. 2014).
 
     One *iteration* is ``k = d_steps_per_g_step`` D updates, each on its own real minibatch, then
     one G update; each phase runs inside :meth:`toggled_optimizer` (the other network frozen).
     :attr:`iteration` counts G updates and is the x-axis of everything logged. One object per
     concern does the rest (``lightning_gan.training``: clock, update guard, log window, run state,
-    penalties, evaluation); ``docs/design.md`` maps the code to the paper and gives the units.
+    penalties, evaluation); three mixins hold the rest of its methods: :class:`.NetworkCalls` (every
+    G and D forward), :class:`.FitHooks` (Lightning's fit hooks, optimizers, checkpoint state) and
+    :class:`.EvaluationHooks` (validation, test, predict, sampling). ``docs/design.md`` maps the
+    code to the paper and gives the units.
     Hooks to override: :meth:`real_from_batch`, :meth:`sample_latent`, :meth:`labels_from_batch`,
     :meth:`sample_labels`, :meth:`discriminator_loss`, :meth:`generator_loss`; they call the
     networks through :meth:`generate` and :meth:`discriminate`.
@@ -165,38 +163,6 @@ class GAN(EvaluationHooks, LightningModule):
         """Size of the generator's noise vector."""
         return self.generator.latent_dim
 
-    # ------------------------------------------------------------------ networks (one place each)
-
-    def generate(self, z: Tensor, labels: Tensor | None = None, *, average: bool = False) -> Tensor:
-        """Every G forward goes through here: ``(N, latent_dim)`` z, ``(N,)`` labels → ``(N, *sample_shape)``.
-
-        ``average=True`` uses G_ema where there is one.
-        """
-        average = average and self.generator_ema is not None
-        net = self.generator_ema if average else self._network("generator")
-        return net(z) if labels is None else net(z, labels)
-
-    def discriminate(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Every D forward goes through here (after :attr:`augment` in training): ``(N, ...)`` → ``(M,)``.
-
-        ``M = N``, or ``N / pack`` for a packed D.
-        """
-        if self.augment is not None and self.training:
-            x = self.augment(x)
-        net = self._network("discriminator")
-        return (net(x) if labels is None else net(x, labels)).reshape(-1)
-
-    def discriminate_pair(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor]:
-        """D's ``(M,)`` logits on reals and on fakes: one forward of both where :attr:`joint_now` allows."""
-        return score_pair(self.discriminate, real, fake, labels, self.joint_now)
-
-    def _network(self, network: Network) -> nn.Module:
-        """G or D; in a training phase compiled (``compile``), and through its DDP wrapper if trained."""
-        module = self.generator if network == "generator" else self.discriminator
-        if network == self._training_network:
-            module = self.ddp_wrappers.get(network, module)
-        return module if self._training_network is None else self.compiled(module)
-
     # ------------------------------------------------------------------ extension hooks
 
     def real_from_batch(self, batch: Any) -> Tensor:  # noqa: ANN401
@@ -269,13 +235,16 @@ class GAN(EvaluationHooks, LightningModule):
         if self.clock.accumulate > 1:
             self.run_state.batches.append(batch)
         real, labels = self.real_from_batch(batch), self.labels_from_batch(batch)
-        with self.toggled_optimizer(opt_d), self._phase("discriminator", sync=self.clock.last_micro_batch):
+        with (
+            self.toggled_optimizer(opt_d),
+            self.training_phase("discriminator", sync=self.clock.last_micro_batch),
+        ):
             if self.clock.first_micro_batch:
                 opt_d.zero_grad()
             fake = self.generate(self.sample_latent(real.shape[0]), labels).detach()
             out = self.discriminator_loss(real, fake, batch)
             penalties = self.penalties.due(
-                "discriminator", self.clock.d_update, partial(self._scorer, labels), real, fake
+                "discriminator", self.clock.d_update, partial(self.penalty_scorer, labels), real, fake
             )
             self.manual_backward(self.penalties.total(out["d_loss"], penalties, self.clock.accumulate))
         self.window.add(out | penalties)
@@ -293,11 +262,11 @@ class GAN(EvaluationHooks, LightningModule):
             opt_g.zero_grad()
             for index, batch in enumerate(batches):
                 real, labels = self.real_from_batch(batch), self.labels_from_batch(batch)
-                with self._phase("generator", sync=index == len(batches) - 1):
+                with self.training_phase("generator", sync=index == len(batches) - 1):
                     fake = self.generate(self.sample_latent(real.shape[0]), labels)
                     out = self.generator_loss(fake, batch)
                     penalties = self.penalties.due(
-                        "generator", self.clock.iteration, partial(self._scorer, labels), real, fake
+                        "generator", self.clock.iteration, partial(self.penalty_scorer, labels), real, fake
                     )
                     self.manual_backward(
                         self.penalties.total(out["g_loss"], penalties, self.clock.accumulate)
@@ -322,97 +291,8 @@ class GAN(EvaluationHooks, LightningModule):
         if self.clock.finished:
             self.trainer.should_stop = True
 
-    @contextmanager
-    def _phase(self, network: Network, sync: bool) -> Iterator[None]:
-        """Mark ``network`` as trained (its DDP wrapper is used); ``sync=False`` defers DDP's all-reduce."""
-        self._training_network = network
-        try:
-            with deferred_sync(self.trainer.strategy, self.ddp_wrappers.get(network), sync):
-                yield
-        finally:
-            self._training_network = None
-
-    def _scorer(self, labels: Tensor | None) -> ScaledScorer:
-        """D as a penalty calls it: through :meth:`discriminate`, with the loss scale of mixed precision."""
-        discriminate = self.compiled.eager_call(partial(self.discriminate, labels=labels))  # double backward
-        return ScaledScorer(discriminate, loss_scale(self.trainer))
-
-    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
-        """Gradient norm, non-finite drop and clipping (:meth:`.UpdateGuard.before_step`).
-
-        Subclasses that override it must call ``super().on_before_optimizer_step``.
-        """
-        self.guard.before_step(self, optimizer)
-
-    def on_train_epoch_end(self) -> None:
-        """Step the schedules here when ``scheduler_interval="epoch"``."""
-        if self.scheduler_interval == "epoch":
-            step_schedulers(self, {"generator": True, "discriminator": True})
-
     def log_to_loggers(self, metrics: Mapping[str, Tensor], prog_bar: Iterable[str] = ()) -> None:
         """Send scalars to every logger at step :attr:`iteration` (see :func:`.send_to_loggers`)."""
         send_to_loggers(
             self.trainer, metrics, self.iteration, prog_bar, self.iteration > self.logged_before_resume
         )
-
-    # ------------------------------------------------------------------ fit (evaluation: EvaluationHooks)
-
-    def setup(self, stage: str) -> None:
-        """Check the strategy, collect the datamodule's sample metrics, dry-run z → G → D for fit."""
-        checks.check_strategy(self.trainer)
-        self.joint_now = use_joint_forward(self.joint_d_forward, self.discriminator, self.augment)
-        self.evaluation.add_measures(getattr(self.trainer.datamodule, "val_metrics", None))
-        if stage == "fit":
-            checks.check_shapes(self, getattr(self.trainer.datamodule, "sample_shape", None))
-            if self.init_from is not None and self.trainer.ckpt_path is None:
-                load_networks(self.generator, self.discriminator, self.generator_ema, self.init_from)
-
-    def on_fit_start(self) -> None:
-        """Reject Lightning's whole-module DDP, now that the strategy has wrapped the model."""
-        checks.check_wrapping(self.trainer)
-
-    def on_train_start(self) -> None:
-        """Restore every rank's random streams on a resumed fit, or give each rank its own stream."""
-        trainer = self.trainer
-        self.logged_before_resume = logged_before_resume(trainer)
-        to_device = partial(self.transfer_batch_to_device, device=self.device, dataloader_idx=0)
-        resumed = trainer.ckpt_path is not None
-        self.run_state.start_fit(
-            trainer.global_rank, trainer.world_size, resumed, self.discriminator, to_device
-        )
-
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:  # noqa: ANN401
-        """Stop a fit resumed at ``max_iterations`` (return -1); tell a resumable loader the batch was used.
-
-        Overrides must call ``super().on_train_batch_start`` and return what it returns.
-        """
-        if self.clock.finished:
-            self.trainer.should_stop = True
-            return -1
-        loader = self.trainer.train_dataloader
-        if isinstance(loader, ResumableLoader):
-            loader.consumed_batch()
-        return None
-
-    def on_train_end(self) -> None:
-        """Average BatchNorm statistics over ranks, so every rank ends with the same networks."""
-        self.compiled.forget()
-        if world_size() > 1:
-            average_buffers(self)
-
-    # ------------------------------------------------------------------ optimizers and checkpoints
-
-    def configure_optimizers(self) -> tuple[list[Optimizer], list[LRScheduler]]:
-        """G's optimizer, then D's; then the schedules asked for (G's, then D's)."""
-        g_optimizer = self.g_optimizer(self.generator.parameters())
-        trained = [p for p in self.discriminator.parameters() if p.requires_grad]  # Freeze-D leaves some out
-        optimizers = [g_optimizer, self.d_optimizer(trained)]
-        return optimizers, make_schedulers((self.g_scheduler, self.d_scheduler), optimizers)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Store each collaborator's state and every rank's random streams (runs on every rank)."""
-        save_gan_state(self, checkpoint)
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Raise a ``ValueError`` if the weights do not fit this model, else restore each collaborator."""
-        load_gan_state(self, checkpoint)

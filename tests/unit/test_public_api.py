@@ -132,3 +132,12 @@ def test_own_private_state_is_fine(tmp_path):
         "class A:\n    def __init__(self):\n        self._x = 1\n    def _f(self):\n        return self._x\n"
     )
     assert violations(path) == []
+
+
+def test_no_package_file_is_over_300_lines():
+    long = {
+        str(path.relative_to(PACKAGE.parent)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 300
+    }
+    assert long == {}, f"files over the house limit of 300 lines: {long}"
