@@ -352,8 +352,23 @@ def test_reduce_on_plateau_is_rejected():
     from functools import partial
 
     gan = tiny_gan(g_scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau), max_iterations=2)
-    with pytest.raises(ValueError, match="ReduceLROnPlateau is not supported"):
+    with pytest.raises(ValueError) as raised:
         quiet_trainer().fit(gan, tiny_mixture())
+    assert str(raised.value) == (
+        "GAN steps learning-rate schedules once per iteration without a metric; ReduceLROnPlateau is not "
+        "supported; use a step-based one (LinearLR, CosineAnnealingLR, LinearDecay)"
+    )
+
+
+def test_a_fit_checks_g_against_the_data_before_the_first_step():
+    gan = GAN(MLPGenerator(latent_dim=4, out_features=3), MLPDiscriminator(in_features=3), max_iterations=2)
+    with pytest.raises(ValueError) as raised:
+        quiet_trainer().fit(gan, tiny_mixture())
+    assert str(raised.value) == (
+        "generator output does not match the data: z (2, 4) → G(z) (2, 3); one data sample has shape "
+        "(2,); make G emit (N, *(2,))"
+    )
+    assert gan.iteration == 0
 
 
 def test_validation_measures_g_samples_drawn_from_the_evaluation_seed():

@@ -1,10 +1,21 @@
-"""Readable errors for a checkpoint of another architecture."""
+"""Readable errors for a checkpoint of another architecture and for strategies a GAN cannot run under."""
+
+from types import SimpleNamespace
 
 import pytest
 import torch
+import torch.distributed as dist
+from lightning.pytorch.strategies import (
+    DDPStrategy,
+    DeepSpeedStrategy,
+    FSDPStrategy,
+    ModelParallelStrategy,
+    SingleDeviceStrategy,
+)
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
-from lightning_gan.training.checks import check_architecture
+from lightning_gan.training.checks import check_architecture, check_strategy, check_wrapping
 
 
 def message(model: nn.Module, saved: dict) -> str:
@@ -47,3 +58,47 @@ def test_a_checkpoint_without_weights_is_another_architecture():
         ValueError, match=r"another architecture than this GAN \(\d+ differences: generator\."
     ):
         load_gan_state(tiny_gan(), {"gan_state": {}})
+
+
+@pytest.mark.parametrize("strategy", [FSDPStrategy, DeepSpeedStrategy, ModelParallelStrategy])
+def test_sharded_and_model_parallel_strategies_are_refused_with_the_way_out(strategy):
+    # Built without __init__: FSDP needs a GPU, DeepSpeed its package; only the type is read.
+    trainer = SimpleNamespace(strategy=strategy.__new__(strategy))
+    with pytest.raises(ValueError) as raised:
+        check_strategy(trainer)
+    assert str(raised.value) == (
+        f"strategy {strategy.__name__} is not supported: Lightning runs FSDP, DeepSpeed and "
+        "model-parallel strategies only with automatic optimization, and a GAN optimizes G and D by "
+        "hand; use strategy='gan_ddp' (one DDP wrapper per network)"
+    )
+
+
+@pytest.mark.parametrize("strategy", [DDPStrategy, SingleDeviceStrategy])
+def test_ddp_and_single_device_strategies_pass_the_strategy_check(strategy):
+    check_strategy(SimpleNamespace(strategy=strategy.__new__(strategy)))
+
+
+@pytest.fixture
+def one_process_group(tmp_path):
+    """A gloo process group of one rank in this process, so a real DDP wrapper can be built."""
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+def test_whole_module_ddp_without_unused_parameter_search_is_refused(one_process_group):
+    wrapped = DistributedDataParallel(nn.Linear(2, 1), find_unused_parameters=False)
+    with pytest.raises(ValueError) as raised:
+        check_wrapping(SimpleNamespace(strategy=SimpleNamespace(model=wrapped)))
+    assert str(raised.value) == (
+        "strategy 'ddp' wraps the whole GAN in one DistributedDataParallel, which fails as soon as a "
+        "phase leaves the other network without gradients; use strategy='gan_ddp' (also "
+        "'gan_ddp_spawn', 'gan_ddp_fork': one wrapper per network) or "
+        "'ddp_find_unused_parameters_true'. The lightning-gan CLI maps 'ddp' to 'gan_ddp' itself."
+    )
+
+
+def test_ddp_that_searches_unused_parameters_and_an_unwrapped_model_pass(one_process_group):
+    searching = DistributedDataParallel(nn.Linear(2, 1), find_unused_parameters=True)
+    check_wrapping(SimpleNamespace(strategy=SimpleNamespace(model=searching)))
+    check_wrapping(SimpleNamespace(strategy=SimpleNamespace(model=nn.Linear(2, 1))))

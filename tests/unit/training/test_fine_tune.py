@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from lightning_gan.nets import DCGANDiscriminator, MLPDiscriminator, MLPGenerator
 from lightning_gan.training.fine_tune import freeze_first_layers, load_networks, parameter_layers
@@ -29,6 +30,32 @@ def test_freezing_stops_the_first_layers_only():
         "net.5.bias": True,
     }
     assert freeze_first_layers(MLPDiscriminator(), 0) == []
+
+
+class Scaled(nn.Module):
+    """A layer with a parameter of its own around a child layer with parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+        self.inner = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.inner(x)
+
+
+def test_freezing_a_layer_leaves_its_child_layers_training():
+    d = nn.Sequential(Scaled(), nn.Linear(2, 1))
+    assert [name for name, _ in parameter_layers(d)] == ["0", "0.inner", "1"]
+    assert freeze_first_layers(d, 1) == ["0"]
+    trains = {name: p.requires_grad for name, p in d.named_parameters()}
+    assert trains == {
+        "0.scale": False,
+        "0.inner.weight": True,
+        "0.inner.bias": True,
+        "1.weight": True,
+        "1.bias": True,
+    }
 
 
 def test_freezing_every_layer_is_refused_with_the_layer_names():

@@ -74,6 +74,15 @@ def test_a_finite_update_is_applied_and_its_norm_recorded():
     assert guard.take_applied() == {"generator": False, "discriminator": False}
 
 
+def test_norms_are_recorded_only_on_logged_updates_that_have_gradients():
+    guard, module, stepping, net, _ = make([3.0, 4.0])
+    assert guard.step(module, stepping, "discriminator", record_norm=False)
+    assert guard.take_norms() == {}
+    net.weight.grad = None  # no gradient at all (nothing trained it): nothing to measure
+    assert guard.step(module, stepping, "discriminator", record_norm=True)
+    assert guard.take_norms() == {}
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_update_is_skipped_counted_and_leaves_weights_and_state(bad):
     guard, module, stepping, net, optimizer = make([1.0, bad], max_consecutive_skips=3)

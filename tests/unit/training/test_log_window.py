@@ -1,7 +1,7 @@
 import pytest
 import torch
 from lightning import Trainer
-from lightning.pytorch.loggers import Logger
+from lightning.pytorch.loggers import Logger, WandbLogger
 
 from lightning_gan.training import LogWindow
 from lightning_gan.training.guard import UpdateGuard
@@ -70,6 +70,40 @@ def test_send_to_loggers_reaches_every_logger_the_monitors_and_the_progress_bar(
     # After a resume, iterations the loggers hold already: the monitors still see the values.
     send_to_loggers(trainer, {"train/d_loss": torch.tensor(0.25)}, step=8, logged=False)
     assert len(first.calls) == 1 and float(trainer.callback_metrics["train/d_loss"]) == 0.25
+
+
+class FakeRun:
+    """The two calls a W&B run gets from the GAN's logging: metric declarations and rows."""
+
+    def __init__(self) -> None:
+        self.defined: list[tuple[str, str | None]] = []
+        self.rows: list[dict] = []
+
+    def define_metric(self, key: str, step_metric: str | None = None) -> None:
+        self.defined.append((key, step_metric))
+
+    def log(self, row: dict) -> None:
+        self.rows.append(row)
+
+
+class FakeRunWandbLogger(WandbLogger):
+    """Lightning's W&B logger with a :class:`FakeRun` as its run (no wandb process started)."""
+
+    def __init__(self) -> None:
+        super().__init__(offline=True)
+        self.run = FakeRun()
+
+    @property
+    def experiment(self) -> FakeRun:
+        return self.run
+
+
+def test_send_to_loggers_charts_wandb_rows_against_the_iteration():
+    logger = FakeRunWandbLogger()
+    trainer = Trainer(logger=logger, accelerator="cpu", enable_progress_bar=False)
+    send_to_loggers(trainer, {"train/d_loss": torch.tensor(0.5)}, step=7)
+    assert logger.run.defined == [("iteration", None), ("train/d_loss", "iteration")]
+    assert logger.run.rows == [{"train/d_loss": 0.5, "iteration": 7, "trainer/global_step": 0}]
 
 
 def test_training_metrics_are_the_window_means_norms_skips_and_learning_rates():

@@ -1,4 +1,5 @@
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -75,6 +76,16 @@ def test_a_new_fit_ignores_saved_streams():
     torch.manual_seed(5)
     state.start_fit(rank=0, world=1, resumed=False, discriminator=net, to_device=lambda b: b)
     assert torch.equal(torch.rand(1), expected) and state.saved is None
+
+
+def test_a_new_fit_after_loading_weights_does_not_warn_about_saved_streams():
+    """``load_from_checkpoint`` then ``fit`` without ``ckpt_path``: a fresh start, nothing to warn about."""
+    state = RunState()
+    state.saved = [{"rng": rng_states()}] * 2  # saved by two processes, fitted by one
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        state.start_fit(rank=0, world=1, resumed=False, discriminator=nn.Linear(1, 1), to_device=lambda b: b)
+    assert state.saved is None
 
 
 @pytest.mark.parametrize(("seed", "expected"), [(None, 0 + 1), ("7", 7 + 1)])
