@@ -434,15 +434,19 @@ def test_each_validation_prints_its_values_at_the_iteration(capsys):
 
 def test_a_fit_shows_the_losses_and_d_scores_in_the_progress_bar_and_takes_one_d_forward():
     gan = tiny_gan(max_iterations=2)
+    sizes: list[int] = []
+    gan.discriminator.register_forward_hook(lambda _m, args, _out: sizes.append(args[0].shape[0]))
     trainer = quiet_trainer(limit_val_batches=0, log_every_n_steps=1)
     trainer.fit(gan, tiny_mixture())
+    # The setup dry run scores 2 samples; each iteration then scores 64 reals and 64 fakes in one
+    # D forward for D's step and 64 fakes for G's.
+    assert sizes == [2, 128, 64, 128, 64]
     assert set(trainer.progress_bar_metrics) == {
         "train/d_loss",
         "train/g_loss",
         "train/d_real",
         "train/d_fake",
     }
-    assert gan.joint_now  # an MLP D scores reals and fakes in one forward
 
 
 def test_a_fit_resumed_at_max_iterations_stops_at_once(tmp_path):
