@@ -36,6 +36,7 @@ CONFIG = REPO / "configs" / "dcgan_folder.yaml"
 IMAGES = REPO / "benchmarks" / "images"
 NAMES = ("china", "flower")
 SMALLEST = 96  # px: a crop's smallest side, 1.5× the 64 px it is resized to
+MIN_CROPS = 80  # 64 for the real grid; 5 % of 80 held out leaves one training batch of 64
 
 
 def cut_crops(folder: Path, n: int, seed: int) -> list[Path]:
@@ -84,9 +85,10 @@ def main() -> None:
     parser.add_argument("--base-channels", type=int, default=64, help="DCGAN width of G and D")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if min(args.crops, args.iterations, args.every, args.base_channels) < 1 or args.crops < 64:
+    if min(args.iterations, args.every, args.base_channels) < 1 or args.crops < MIN_CROPS:
         parser.error(
-            "--crops must be at least 64 (one batch and the real grid); --iterations, --every and "
+            f"--crops must be at least {MIN_CROPS} (64 for the real grid, and a training batch of 64 "
+            "after the datamodule holds 5 % out for validation); --iterations, --every and "
             f"--base-channels at least 1; got {args.crops}, {args.iterations}, {args.every}, "
             f"{args.base_channels}"
         )

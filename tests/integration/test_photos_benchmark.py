@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from lightning_gan.data import ImageFolderDataModule
+from lightning_gan.data.folder import decode_image
 from tests.helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmarks are scripts
@@ -34,7 +35,7 @@ def test_the_real_grid_shows_the_crops_as_the_datamodule_decodes_them(tmp_path):
     photos.save_real_grid(paths, target)
     grid = np.asarray(Image.open(target))
     assert grid.shape == (8 * 66 + 2, 8 * 66 + 2, 3)  # 8×8 tiles of 64 px with 2 px padding
-    first = photos.decode_image(paths[0], 64, 3).transpose(1, 2, 0)  # (64, 64, 3)
+    first = decode_image(paths[0], 64, 3).transpose(1, 2, 0)  # (64, 64, 3)
     np.testing.assert_array_equal(grid[2:66, 2:66], first)
-    last = photos.decode_image(paths[63], 64, 3).transpose(1, 2, 0)
+    last = decode_image(paths[63], 64, 3).transpose(1, 2, 0)
     np.testing.assert_array_equal(grid[-66:-2, -66:-2], last)
