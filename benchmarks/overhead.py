@@ -7,7 +7,7 @@ every 50 iterations. So they compute the same numbers, and the script checks whe
 ended with bit-identical networks (the MLP's do; CPU convolutions are not always deterministic).
 Speed depends on the numbers as well as on the code: a trajectory whose Adam moments hold more
 subnormal floats runs slower, by several per cent here; before the sides drew the same latents,
-that alone separated them. Four sides:
+that alone separated them. Five sides:
 
 - ``plain``: Algorithm 1 written by hand in PyTorch;
 - ``bare``: the same as a bare LightningModule on Lightning's public path (``toggled_optimizer``,
@@ -16,7 +16,10 @@ that alone separated them. Four sides:
 - ``floor``: ``bare`` plus what ``GAN`` does by default around each step, by hand: gradients
   holding NaN/inf are dropped (one host sync per update) and, every 50 iterations, the gradient
   norms are logged with the count of dropped updates. The floor for ``GAN``'s work;
-- ``lightning_gan``: ``GAN``.
+- ``lightning_gan``: ``GAN``;
+- ``floor_again``: ``floor`` once more, in a process of its own: the A/A control. Its ratio to
+  ``floor`` would be 1 if the method had no noise, so it shows how far apart two runs of the same
+  code land here.
 
 The Lightning sides run under a ``Trainer`` configured like the shipped configs (W&B logger,
 progress bar redrawn every 50 batches), without validation.
@@ -33,11 +36,11 @@ explains, as if each process had a speed of its own; one set of processes is one
 each case runs ``--processes`` sets of fresh processes, one after another, each for ``--blocks``
 rounds. The table gives each side's median it/s over all its blocks and the medians over rounds of
 within-round ratios ("paired"): lightning_gan/floor (also per process set), lightning_gan/bare
-(what the step guard costs on top of the bare loop) and lightning_gan/plain. It is also written
-into docs/benchmarks.md.
+(what the step guard costs on top of the bare loop), lightning_gan/plain and the A/A control
+floor_again/floor (also per process set). It is also written into docs/benchmarks.md.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
-    python benchmarks/overhead.py --cases mlp --processes 5
+    python benchmarks/overhead.py --cases mlp --processes 8
 
 The last line reads ``ratio R``: the paired lightning_gan/floor ratio of the first case.
 """
@@ -53,7 +56,8 @@ from overhead_sides import LOG_EVERY, LOOPS, Work, case, digest
 from report import Table, write_section
 from turns import Turn, run_in_turns
 
-SIDES = ("plain", "bare", "floor", "lightning_gan")
+SIDES = ("plain", "bare", "floor", "floor_again", "lightning_gan")
+CONTROL = "floor_again"  # floor's loop in a second process: the A/A control
 
 
 def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.Namespace) -> None:
@@ -62,7 +66,8 @@ def run_side(label: str, turn: Turn, name: str, iterations: int, args: argparse.
     ``case`` seeds before building the networks, so every process starts from the same weights.
     """
     generator, discriminator, make_loader, lr = case(name)
-    LOOPS[label](Work(generator, discriminator, make_loader(), lr, iterations, turn, args))
+    loop = LOOPS["floor" if label == CONTROL else label]
+    loop(Work(generator, discriminator, make_loader(), lr, iterations, turn, args))
     Path(args.scratch, f"{label}.digest").write_text(digest(generator, discriminator))
 
 
@@ -108,7 +113,7 @@ def main() -> None:
     )
     parser.add_argument("--cases", nargs="+", choices=["mlp", "dcgan"], default=["mlp", "dcgan"])
     parser.add_argument("--blocks", type=int, default=20, help="timed blocks (rounds) per process set")
-    parser.add_argument("--processes", type=int, default=3, help="fresh process sets per case")
+    parser.add_argument("--processes", type=int, default=5, help="fresh process sets per case")
     parser.add_argument("--block", type=int, default=LOG_EVERY, help="iterations per block")
     parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per side first")
     parser.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
@@ -136,22 +141,29 @@ def main() -> None:
     )
     table.print(
         f"{'case':<6} {'plain':>7} {'bare':>7} {'floor':>7} {'gan':>7} {'gan/floor':>10} "
-        f"{'gan/bare':>9} {'gan/plain':>10}  {'same networks':>13}  gan/floor by process set"
+        f"{'gan/bare':>9} {'gan/plain':>10} {'A/A':>6}  {'same networks':>13}"
     )
-    ratios = {}
+    ratios, by_set = {}, []
     for name, (sets, same) in runs.items():
         pooled = {label: [rate for rates in sets for rate in rates[label]] for label in SIDES}
         rates = {label: statistics.median(values) for label, values in pooled.items()}
         ratios[name] = paired(pooled, "lightning_gan", "floor")
-        by_set = " ".join(f"{paired(rates_, 'lightning_gan', 'floor'):.3f}" for rates_ in sets)
         table.print(
             f"{name:<6} {rates['plain']:>7.1f} {rates['bare']:>7.1f} {rates['floor']:>7.1f} "
             f"{rates['lightning_gan']:>7.1f} {ratios[name]:>10.3f} "
             f"{paired(pooled, 'lightning_gan', 'bare'):>9.3f} "
-            f"{paired(pooled, 'lightning_gan', 'plain'):>10.3f}"
-            f"  {'yes' if same else 'NO':>13}  {by_set}"
+            f"{paired(pooled, 'lightning_gan', 'plain'):>10.3f} {paired(pooled, CONTROL, 'floor'):>6.3f}"
+            f"  {'yes' if same else 'NO':>13}"
         )
+        for over in ("lightning_gan", CONTROL):
+            label = "gan/floor" if over == "lightning_gan" else "A/A"
+            per_set = " ".join(f"{paired(rates_, over, 'floor'):.3f}" for rates_ in sets)
+            by_set.append(f"{name:<6} {label:<10} {per_set}")
+    table.print("by process set:")
+    for line in by_set:
+        table.print(line)
     table.print("it/s: median over blocks; ratios: median over rounds of the ratio of blocks in one round")
+    table.print("A/A: floor_again/floor, two processes running floor's code: the method's own scatter")
     table.print("same networks: every side of every process set ended with bit-identical G and D")
     write_section("overhead", table.lines)
     print()
