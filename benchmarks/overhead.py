@@ -34,10 +34,13 @@ within a few seconds.
 Process sets. Whole runs of the same code have differed by more than their rounds' scatter
 explains, as if each process had a speed of its own; one set of processes is one draw of that. So
 each case runs ``--processes`` sets of fresh processes, one after another, each for ``--blocks``
-rounds. The table gives each side's median it/s over all its blocks and the medians over rounds of
-within-round ratios ("paired"): lightning_gan/floor (also per process set), lightning_gan/bare
-(what the step guard costs on top of the bare loop), lightning_gan/plain and the A/A control
-floor_again/floor (also per process set). It is also written into docs/benchmarks.md.
+rounds. Set ``s`` starts the sides, and orders round 0, by ``SIDES`` rotated by ``s``: over five
+sets each side holds each position once. (With one fixed order for every set, the A/A side, started
+last, once measured 0.967 over four sets.) The table gives each side's median it/s over all its
+blocks and the medians over rounds of within-round ratios ("paired"): lightning_gan/floor (also per
+process set), lightning_gan/bare (what the step guard costs on top of the bare loop),
+lightning_gan/plain and the A/A control floor_again/floor (also per process set). It is also
+written into docs/benchmarks.md.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --cases mlp --processes 8
@@ -85,7 +88,8 @@ def measure(name: str, args: argparse.Namespace) -> tuple[list[dict[str, list[fl
     iterations = (args.warmup + args.blocks) * args.block + 1
     sets, digests = [], set()
     for set_ in range(args.processes):
-        blocks = run_in_turns(SIDES, run_side, args.block, (name, iterations, args))
+        shift = set_ % len(SIDES)  # each set starts (and rotates from) another side
+        blocks = run_in_turns(SIDES[shift:] + SIDES[:shift], run_side, args.block, (name, iterations, args))
         digests |= {Path(args.scratch, f"{label}.digest").read_text() for label in SIDES}
         rates = {
             label: [args.block / (end - start) for start, end in blocks[label][args.warmup :]]
