@@ -239,13 +239,13 @@ class GAN(NetworkCalls, FitHooks, EvaluationHooks, LightningModule):
             self.toggled_optimizer(opt_d),
             self.training_phase("discriminator", sync=self.clock.last_micro_batch),
         ):
-            if self.clock.first_micro_batch:
-                opt_d.zero_grad()
             fake = self.generate(self.sample_latent(real.shape[0]), labels).detach()
             out = self.discriminator_loss(real, fake, batch)
             penalties = self.penalties.due(
                 "discriminator", self.clock.d_update, partial(self.penalty_scorer, labels), real, fake
             )
+            if self.clock.first_micro_batch:  # after the forward, so this backward reuses the freed memory
+                opt_d.zero_grad()
             self.manual_backward(self.penalties.total(out["d_loss"], penalties, self.clock.accumulate))
         self.window.add(out | penalties)
 
@@ -259,7 +259,6 @@ class GAN(NetworkCalls, FitHooks, EvaluationHooks, LightningModule):
     def g_update(self, batches: list[Any], opt_g: LightningOptimizer, logging_now: bool) -> None:
         """Descend G's loss on fresh noise (D frozen), one micro-batch per batch of the last D update."""
         with self.toggled_optimizer(opt_g):
-            opt_g.zero_grad()
             for index, batch in enumerate(batches):
                 real, labels = self.real_from_batch(batch), self.labels_from_batch(batch)
                 with self.training_phase("generator", sync=index == len(batches) - 1):
@@ -268,6 +267,8 @@ class GAN(NetworkCalls, FitHooks, EvaluationHooks, LightningModule):
                     penalties = self.penalties.due(
                         "generator", self.clock.iteration, partial(self.penalty_scorer, labels), real, fake
                     )
+                    if index == 0:  # as in the D phase: just before the backward
+                        opt_g.zero_grad()
                     self.manual_backward(
                         self.penalties.total(out["g_loss"], penalties, self.clock.accumulate)
                     )
