@@ -466,3 +466,31 @@ def test_a_batch_that_is_a_tensor_is_the_reals():
     reals = torch.randn(4, 2)
     assert tiny_gan().real_from_batch(reals) is reals
     assert tiny_gan().real_from_batch((reals, torch.zeros(4))) is reals
+
+
+def test_each_update_uses_only_its_own_gradient():
+    """``zero_grad`` before each backward: with frozen weights (lr 0), a constant G and one real batch,
+    every D update sees the same gradient, and so does G's output bias (a missed ``zero_grad`` doubles it)."""
+
+    class Grads(GAN):
+        seen: list
+
+        def on_before_optimizer_step(self, optimizer):
+            super().on_before_optimizer_step(optimizer)
+            self.seen.append([p.grad.clone() for group in optimizer.param_groups for p in group["params"]])
+
+    torch.manual_seed(0)
+    sgd = partial(torch.optim.SGD, lr=0.0)
+    gan = tiny_gan(Grads, g_optimizer=sgd, d_optimizer=sgd, max_iterations=3)
+    gan.seen = []
+    with torch.no_grad():
+        [m for m in gan.generator.modules() if isinstance(m, nn.Linear)][-1].weight.zero_()  # G(z) = bias
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 2)), batch_size=8)
+    quiet_trainer(limit_val_batches=0).fit(gan, train_dataloaders=loader)
+    g_steps, d_steps = gan.seen[1::2], gan.seen[0::2]  # D's update, then G's, each iteration
+    assert len(d_steps) == len(g_steps) == 3
+    g_bias = [grads[-1] for grads in g_steps]  # d g_loss / d b depends only on D at the constant G(z) = b
+    for steps in (d_steps, [[bias] for bias in g_bias]):
+        for later in steps[1:]:
+            assert all(torch.equal(a, b) for a, b in zip(steps[0], later, strict=True))
+        assert all(g.abs().sum() > 0 for g in steps[0])
