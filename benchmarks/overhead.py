@@ -31,16 +31,24 @@ takes turns (``turns.py``) running a block of ``--block`` iterations (50, one lo
 round. Every side's blocks thus sample the same stretch of time, and the blocks of one round lie
 within a few seconds.
 
+Allocator. Processes of the same code also differ in how often they fault memory back in: with
+glibc's dynamic malloc thresholds a process returns freed memory to the system and takes it back,
+at a rate that measured 0.1 to 41 minor page faults per MLP iteration from one process to the next.
+So that this is not one more difference between the sides, every side's process starts with fixed
+thresholds (``FIXED_ALLOCATOR``, read by glibc at start-up; under 0.5 faults per iteration).
+``--allocator default`` keeps glibc's own.
+
 Process sets. Whole runs of the same code have differed by more than their rounds' scatter
 explains, as if each process had a speed of its own; one set of processes is one draw of that. So
 each case runs ``--processes`` sets of fresh processes, one after another, each for ``--blocks``
-rounds. Set ``s`` starts the sides, and orders round 0, by ``SIDES`` rotated by ``s``: over five
-sets each side holds each position once. (With one fixed order for every set, the A/A side, started
-last, once measured 0.967 over four sets.) The table gives each side's median it/s over all its
-blocks and the medians over rounds of within-round ratios ("paired"): lightning_gan/floor (also per
-process set), lightning_gan/bare (what the step guard costs on top of the bare loop),
-lightning_gan/plain and the A/A control floor_again/floor (also per process set). It is also
-written into docs/benchmarks.md.
+rounds; as most of the scatter lies between sets, the default is many short sets (10 × 10 rounds)
+rather than a few long ones. Set ``s`` starts the sides, and orders round 0, by ``SIDES`` rotated
+by ``s``: over ten sets each side holds each position twice. (With one fixed order for every
+set, the A/A side, started last, once measured 0.967 over four sets.) The table gives each side's
+median it/s over all its blocks and the medians over rounds of within-round ratios ("paired"):
+lightning_gan/floor (also per process set), lightning_gan/bare (what the step guard costs on top
+of the bare loop), lightning_gan/plain and the A/A control floor_again/floor (also per process
+set). It is also written into docs/benchmarks.md.
 
     python benchmarks/overhead.py                 # MLP (2-D grid, batch 512) and DCGAN (digits, batch 64)
     python benchmarks/overhead.py --cases mlp --processes 8
@@ -59,6 +67,9 @@ from overhead_sides import LOG_EVERY, LOOPS, Work, case, digest
 from report import Table, write_section
 from turns import Turn, run_in_turns
 
+#: glibc malloc tunables for every side: a fixed mmap threshold (glibc before 2.36 ignores one above
+#: 32 MiB) and trim threshold in place of the dynamic ones, so freed memory stays in the process.
+FIXED_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(2**30)}
 SIDES = ("plain", "bare", "floor", "floor_again", "lightning_gan")
 CONTROL = "floor_again"  # floor's loop in a second process: the A/A control
 
@@ -116,11 +127,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", nargs="+", choices=["mlp", "dcgan"], default=["mlp", "dcgan"])
-    parser.add_argument("--blocks", type=int, default=20, help="timed blocks (rounds) per process set")
-    parser.add_argument("--processes", type=int, default=5, help="fresh process sets per case")
+    parser.add_argument("--blocks", type=int, default=10, help="timed blocks (rounds) per process set")
+    parser.add_argument("--processes", type=int, default=10, help="fresh process sets per case")
     parser.add_argument("--block", type=int, default=LOG_EVERY, help="iterations per block")
     parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per side first")
     parser.add_argument("--no-progress-bar", dest="progress_bar", action="store_false")
+    parser.add_argument(
+        "--allocator",
+        choices=["fixed", "default"],
+        default="fixed",
+        help="glibc malloc thresholds of the sides' processes: FIXED_ALLOCATOR, or glibc's dynamic ones",
+    )
     args = parser.parse_args()
     if (
         args.block < LOG_EVERY
@@ -135,6 +152,8 @@ def main() -> None:
         )
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ["WANDB_MODE"] = "offline"  # runs are written locally, never uploaded
+    if args.allocator == "fixed":  # the spawned sides inherit the environment
+        os.environ.update(FIXED_ALLOCATOR)
     with tempfile.TemporaryDirectory() as scratch:
         args.scratch = scratch
         runs = {name: measure(name, args) for name in args.cases}
