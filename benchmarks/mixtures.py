@@ -21,6 +21,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
 from fit_runs import fit_config
 from report import Table, write_section
 
@@ -110,8 +111,9 @@ def main() -> None:
 
 
 def layout_of(config: Path) -> str:
-    """``ring`` for a ring recipe (by its file name), else ``grid``."""
-    return "ring" if "ring" in config.name else "grid"
+    """The recipe's ``data.init_args.layout`` (``grid`` when the YAML leaves the data module's default)."""
+    data = (yaml.safe_load(config.read_text()) or {}).get("data") or {}
+    return (data.get("init_args") or {}).get("layout", "grid")
 
 
 if __name__ == "__main__":
