@@ -15,6 +15,7 @@ figures as they were. The last line summarises the first config: ``grid modes M/
 """
 
 import argparse
+import inspect
 import os
 import statistics
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 import yaml
 from fit_runs import fit_config
 from report import Table, write_section
+
+from lightning_gan.data import GaussianMixtureDataModule
 
 REPO = Path(__file__).resolve().parents[1]
 #: PacGAN Table 1: (modes, high-quality %, reverse KL) of the plain GAN and the best PacGAN.
@@ -111,9 +114,10 @@ def main() -> None:
 
 
 def layout_of(config: Path) -> str:
-    """The recipe's ``data.init_args.layout`` (``grid`` when the YAML leaves the data module's default)."""
+    """The recipe's ``data.init_args.layout``, or the data module's default when the YAML leaves it out."""
+    default = inspect.signature(GaussianMixtureDataModule).parameters["layout"].default
     data = (yaml.safe_load(config.read_text()) or {}).get("data") or {}
-    return (data.get("init_args") or {}).get("layout", "grid")
+    return (data.get("init_args") or {}).get("layout", default)
 
 
 if __name__ == "__main__":
